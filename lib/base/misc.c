@@ -1,0 +1,37 @@
+/* Time and uuids. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "meshplane/base.h"
+
+int64_t mp_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mp_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * MP_NS_PER_S + ts.tv_nsec;
+}
+
+void mp_sleep_ms(int64_t ms) {
+  if (ms <= 0) return;
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+void mp_uuid_new(char out[MP_UUID_STRLEN]) {
+  uuid_t u;
+  uuid_generate_random(u);
+  uuid_unparse_lower(u, out);
+}
+
+bool mp_uuid_valid(const char *s) {
+  uuid_t u;
+  return s && strlen(s) == 36 && uuid_parse(s, u) == 0;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: installs every Debian package needed, builds meshplane twice (release
+# and ASan+UBSan), and runs all tests. ctest fixtures start and stop the private
+# PostgreSQL and nats-server (and the project's own processes) the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+jobs=$(nproc)
+echo "== release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
+
+echo "== sanitizer build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMESHPLANE_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+# Tests that run under valgrind or measure nothing new under ASan carry the label "nosan".
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300 -LE nosan
+echo "== all tests passed"

@@ -1,0 +1,458 @@
+/* gRPC client calls on C core: unary and server-streaming, each on its own pluck queue,
+ * plus one process-wide watcher thread that keeps every channel polled, so reconnect
+ * backoff timers fire on time and a restarted peer is reachable again within about a
+ * second (without a poller, gRPC's backup poller runs only every 5 s). */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+
+#include "internal.h"
+
+#define WATCH_DEADLINE_MS 2000
+
+typedef struct watch {
+  grpc_channel *ch;
+  bool closing; /* the channel was destroyed; free when the watch completes */
+} watch;
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  bool running;
+  grpc_completion_queue *cq;
+  size_t armed; /* watches in flight */
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+struct mp_rpc_channel {
+  grpc_channel *ch;
+  char *target;
+  char *authorization; /* "Bearer <token>" or NULL */
+  watch *w;
+};
+
+/* Arms a watch of w's channel. Under W.mu. */
+static void watch_arm(watch *w) {
+  grpc_connectivity_state st = grpc_channel_check_connectivity_state(w->ch, 0);
+  grpc_channel_watch_connectivity_state(w->ch, st, mp__rpc_deadline_in(WATCH_DEADLINE_MS), W.cq, w);
+  W.armed++;
+}
+
+static void *watcher(void *arg) {
+  (void)arg;
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(W.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type != GRPC_OP_COMPLETE) continue;
+    watch *w = ev.tag;
+    pthread_mutex_lock(&W.mu);
+    W.armed--;
+    if (w->closing)
+      mp_free(w);
+    else
+      watch_arm(w);
+    pthread_cond_broadcast(&W.cv);
+    pthread_mutex_unlock(&W.mu);
+  }
+  return NULL;
+}
+
+/* Stops the watcher once every channel is gone (from mp_rpc_shutdown). */
+void mp__rpc_client_shutdown(void) {
+  pthread_mutex_lock(&W.mu);
+  if (!W.running) {
+    pthread_mutex_unlock(&W.mu);
+    return;
+  }
+  while (W.armed > 0) pthread_cond_wait(&W.cv, &W.mu);
+  W.running = false;
+  pthread_mutex_unlock(&W.mu);
+  grpc_completion_queue_shutdown(W.cq);
+  pthread_join(W.thread, NULL);
+  grpc_completion_queue_destroy(W.cq);
+  W.cq = NULL;
+}
+
+static grpc_channel_credentials *channel_creds(const mp_rpc_channel_opts *o) {
+  if (!o || (!o->tls && !o->tls_ca_file)) return grpc_insecure_credentials_create();
+  char *ca = NULL, *cert = NULL, *key = NULL;
+  if (o->tls_ca_file && !(ca = mp__rpc_read_file(o->tls_ca_file))) return NULL;
+  if (o->tls_cert_file || o->tls_key_file) {
+    if (!o->tls_cert_file || !o->tls_key_file) {
+      mp_free(ca);
+      mp_error_set(MP_ERR_INVALID, "a client certificate needs both a cert and a key file");
+      return NULL;
+    }
+    cert = mp__rpc_read_file(o->tls_cert_file);
+    key = cert ? mp__rpc_read_file(o->tls_key_file) : NULL;
+    if (!key) {
+      mp_free(ca);
+      mp_free(cert);
+      return NULL;
+    }
+  }
+  grpc_ssl_pem_key_cert_pair pair = {key, cert};
+  grpc_channel_credentials *creds =
+      grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);
+  mp_free(ca);
+  mp_free(cert);
+  mp_free(key);
+  return creds;
+}
+
+mp_status mp_rpc_channel_new(const char *target, const mp_rpc_channel_opts *opts,
+                             mp_rpc_channel **out) {
+  *out = NULL;
+  if (!target || !*target)
+    return mp_error_set(MP_ERR_INVALID, "no server address given (host:port)");
+  mp_rpc_init();
+  grpc_channel_credentials *creds = channel_creds(opts);
+  if (!creds) {
+    mp_rpc_shutdown();
+    return MP_ERR_IO;
+  }
+  int max_msg =
+      (int)(opts && opts->max_message_bytes ? opts->max_message_bytes : MP_RPC_DEFAULT_MAX_MESSAGE);
+  grpc_arg args[5] = {
+      {GRPC_ARG_INTEGER, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, {.integer = 100}},
+      {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, {.integer = 500}},
+      {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = max_msg}},
+      {GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, {.integer = max_msg}},
+  };
+  size_t nargs = 4;
+  if (opts && opts->tls_server_name) {
+    args[nargs].type = GRPC_ARG_STRING;
+    args[nargs].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+    args[nargs++].value.string = (char *)opts->tls_server_name;
+  }
+  grpc_channel_args chargs = {nargs, args};
+  mp_rpc_channel *c = mp_calloc(1, sizeof *c);
+  c->ch = grpc_channel_create(target, creds, &chargs);
+  grpc_channel_credentials_release(creds);
+  c->target = mp_strdup(target);
+  if (opts && opts->auth_token && *opts->auth_token)
+    c->authorization = mp_asprintf("Bearer %s", opts->auth_token);
+
+  c->w = mp_calloc(1, sizeof *c->w);
+  c->w->ch = c->ch;
+  pthread_mutex_lock(&W.mu);
+  if (!W.running) {
+    W.cq = grpc_completion_queue_create_for_next(NULL);
+    pthread_create(&W.thread, NULL, watcher, NULL);
+    W.running = true;
+  }
+  watch_arm(c->w);
+  pthread_mutex_unlock(&W.mu);
+  *out = c;
+  return MP_OK;
+}
+
+const char *mp_rpc_channel_target(const mp_rpc_channel *ch) { return ch->target; }
+
+bool mp_rpc_channel_wait_ready(mp_rpc_channel *ch, int64_t timeout_ms) {
+  int64_t end = mp_mono_ns() + timeout_ms * MP_NS_PER_MS;
+  grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+  bool ready = false;
+  for (;;) {
+    grpc_connectivity_state st = grpc_channel_check_connectivity_state(ch->ch, 1);
+    if (st == GRPC_CHANNEL_READY) {
+      ready = true;
+      break;
+    }
+    int64_t left = (end - mp_mono_ns()) / MP_NS_PER_MS;
+    if (left <= 0 || st == GRPC_CHANNEL_SHUTDOWN) break;
+    grpc_channel_watch_connectivity_state(ch->ch, st, mp__rpc_deadline_in(left), cq, NULL);
+    grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+  }
+  grpc_completion_queue_shutdown(cq);
+  while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+         GRPC_QUEUE_SHUTDOWN) {
+  }
+  grpc_completion_queue_destroy(cq);
+  return ready;
+}
+
+void mp_rpc_channel_free(mp_rpc_channel *ch) {
+  if (!ch) return;
+  /* Destroying under W.mu keeps the watcher from re-arming a dead channel; the watch in
+   * flight completes (the channel shuts down) and the watcher frees its record. */
+  pthread_mutex_lock(&W.mu);
+  ch->w->closing = true;
+  grpc_channel_destroy(ch->ch);
+  pthread_mutex_unlock(&W.mu);
+  mp_free(ch->target);
+  mp_free(ch->authorization);
+  mp_free(ch);
+  mp_rpc_shutdown();
+}
+
+/* ---- calls ------------------------------------------------------------------------------ */
+
+static void set_status(mp_rpc_status *st, mp_rpc_code code, const char *fmt, ...) MP_PRINTF(3, 4);
+static void set_status(mp_rpc_status *st, mp_rpc_code code, const char *fmt, ...) {
+  if (!st) return;
+  st->code = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(st->message, sizeof st->message, fmt, ap);
+  va_end(ap);
+}
+
+/* What both call kinds share: the method, the call, its queue and its metadata. */
+typedef struct call_base {
+  const ProtobufCMethodDescriptor *method;
+  grpc_call *call;
+  grpc_completion_queue *cq;
+  grpc_metadata md[16];
+  size_t md_count;
+  grpc_byte_buffer *send_buf;
+  grpc_metadata_array recv_md;
+  grpc_metadata_array trailers;
+  grpc_status_code code;
+  grpc_slice details;
+  const char *error_string;
+} call_base;
+
+static mp_rpc_code call_begin(call_base *b, mp_rpc_channel *ch,
+                              const ProtobufCServiceDescriptor *svc, const char *method,
+                              const ProtobufCMessage *req, const mp_rpc_call_opts *opts,
+                              mp_rpc_status *st) {
+  memset(b, 0, sizeof *b);
+  b->method = protobuf_c_service_descriptor_get_method_by_name(svc, method);
+  if (!b->method) {
+    set_status(st, MP_RPC_UNIMPLEMENTED, "service %s has no method %s", svc->name, method);
+    return MP_RPC_UNIMPLEMENTED;
+  }
+  if (req->descriptor != b->method->input) {
+    set_status(st, MP_RPC_INVALID_ARGUMENT, "%s takes a %s, not a %s", method,
+               b->method->input->name, req->descriptor->name);
+    return MP_RPC_INVALID_ARGUMENT;
+  }
+  /* Metadata is checked before anything is sent: a rejected batch poisons the call. */
+  const char *const *kv = opts ? opts->metadata : NULL;
+  for (; kv && kv[0] && kv[1]; kv += 2) {
+    grpc_slice k = grpc_slice_from_static_string(kv[0]);
+    grpc_slice v = grpc_slice_from_static_string(kv[1]);
+    size_t klen = strlen(kv[0]);
+    bool bin = klen > 4 && !strcmp(kv[0] + klen - 4, "-bin");
+    if (b->md_count == MP_ARRAY_LEN(b->md) - 1 || !grpc_header_key_is_legal(k) ||
+        (!bin && !grpc_header_nonbin_value_is_legal(v))) {
+      set_status(st, MP_RPC_INVALID_ARGUMENT,
+                 "metadata \"%s\" is not valid (keys are lower-case, values printable ASCII, "
+                 "at most 15 entries)",
+                 kv[0]);
+      return MP_RPC_INVALID_ARGUMENT;
+    }
+    b->md[b->md_count].key = k;
+    b->md[b->md_count++].value = v;
+  }
+  if (ch->authorization) {
+    b->md[b->md_count].key = grpc_slice_from_static_string("authorization");
+    b->md[b->md_count++].value = grpc_slice_from_static_string(ch->authorization);
+  }
+  b->cq = grpc_completion_queue_create_for_pluck(NULL);
+  char *path = mp__rpc_path(svc->name, method);
+  grpc_slice path_slice = grpc_slice_from_copied_string(path);
+  mp_free(path);
+  gpr_timespec deadline = opts && opts->timeout_ms > 0 ? mp__rpc_deadline_in(opts->timeout_ms)
+                                                       : gpr_inf_future(GPR_CLOCK_REALTIME);
+  b->call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq, path_slice, NULL,
+                                     deadline, NULL);
+  grpc_slice_unref(path_slice);
+  b->send_buf = mp__rpc_pack(req);
+  grpc_metadata_array_init(&b->recv_md);
+  grpc_metadata_array_init(&b->trailers);
+  return MP_RPC_OK;
+}
+
+/* Fills the send half of a batch: initial metadata, the request, half-close. */
+static size_t send_ops(call_base *b, grpc_op *ops, const mp_rpc_call_opts *opts) {
+  memset(ops, 0, 3 * sizeof *ops);
+  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[0].data.send_initial_metadata.count = b->md_count;
+  ops[0].data.send_initial_metadata.metadata = b->md;
+  if (opts && opts->wait_for_ready) ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = b->send_buf;
+  ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+  return 3;
+}
+
+static void status_op(call_base *b, grpc_op *op) {
+  memset(op, 0, sizeof *op);
+  op->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  op->data.recv_status_on_client.trailing_metadata = &b->trailers;
+  op->data.recv_status_on_client.status = &b->code;
+  op->data.recv_status_on_client.status_details = &b->details;
+  op->data.recv_status_on_client.error_string = &b->error_string;
+}
+
+/* Turns the received status into st, with a useful message when the server sent none. */
+static mp_rpc_code take_status(call_base *b, mp_rpc_channel *ch, mp_rpc_status *st) {
+  mp_rpc_code code = (mp_rpc_code)b->code;
+  char details[400];
+  mp__rpc_slice_copy(b->details, details, sizeof details);
+  if (code == MP_RPC_OK)
+    set_status(st, code, "%s", "");
+  else if (code == MP_RPC_UNAVAILABLE)
+    set_status(st, code, "cannot reach %s: %s", ch->target, *details ? details : "unavailable");
+  else if (code == MP_RPC_DEADLINE_EXCEEDED && !*details)
+    set_status(st, code, "no answer from %s before the deadline", ch->target);
+  else
+    set_status(st, code, "%s", *details ? details : mp_rpc_code_name(code));
+  return code;
+}
+
+static void call_end(call_base *b) {
+  if (b->call) grpc_call_unref(b->call);
+  if (b->cq) {
+    grpc_completion_queue_shutdown(b->cq);
+    while (
+        grpc_completion_queue_pluck(b->cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+        GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(b->cq);
+  }
+  if (b->send_buf) grpc_byte_buffer_destroy(b->send_buf);
+  grpc_metadata_array_destroy(&b->recv_md);
+  grpc_metadata_array_destroy(&b->trailers);
+  grpc_slice_unref(b->details);
+  gpr_free((void *)b->error_string);
+}
+
+mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *service,
+                         const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                         const mp_rpc_call_opts *opts, mp_rpc_status *st) {
+  *resp = NULL;
+  call_base b;
+  mp_rpc_code code = call_begin(&b, ch, service, method, req, opts, st);
+  if (code != MP_RPC_OK) return code;
+  grpc_op ops[6];
+  size_t n = send_ops(&b, ops, opts);
+  grpc_byte_buffer *reply = NULL;
+  memset(&ops[n], 0, 2 * sizeof *ops);
+  ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+  ops[n++].data.recv_initial_metadata.recv_initial_metadata = &b.recv_md;
+  ops[n].op = GRPC_OP_RECV_MESSAGE;
+  ops[n++].data.recv_message.recv_message = &reply;
+  status_op(&b, &ops[n++]);
+  int tag;
+  if (grpc_call_start_batch(b.call, ops, n, &tag, NULL) != GRPC_CALL_OK) {
+    set_status(st, MP_RPC_INTERNAL, "cannot start the call to %s", method);
+    grpc_call_cancel(b.call, NULL);
+    call_end(&b);
+    return MP_RPC_INTERNAL;
+  }
+  grpc_completion_queue_pluck(b.cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+  code = take_status(&b, ch, st);
+  if (code == MP_RPC_OK) {
+    *resp = reply ? mp__rpc_unpack(b.method->output, reply) : NULL;
+    if (!*resp) {
+      code = MP_RPC_INTERNAL;
+      set_status(st, code, "%s returned %s", method,
+                 reply ? "a reply that is not a valid message" : "no reply");
+    }
+  }
+  if (reply) grpc_byte_buffer_destroy(reply);
+  call_end(&b);
+  return code;
+}
+
+/* ---- server streaming -------------------------------------------------------------------- */
+
+struct mp_rpc_stream {
+  call_base b;
+  mp_rpc_channel *ch;
+  bool md_pending;     /* RECV_INITIAL_METADATA not yet plucked */
+  bool status_pending; /* RECV_STATUS_ON_CLIENT not yet plucked */
+  bool done;
+  char send_tag, md_tag, msg_tag, status_tag;
+};
+
+mp_rpc_code mp_rpc_stream_open(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *service,
+                               const char *method, const ProtobufCMessage *req,
+                               const mp_rpc_call_opts *opts, mp_rpc_stream **out,
+                               mp_rpc_status *st) {
+  *out = NULL;
+  mp_rpc_stream *s = mp_calloc(1, sizeof *s);
+  mp_rpc_code code = call_begin(&s->b, ch, service, method, req, opts, st);
+  if (code != MP_RPC_OK) {
+    mp_free(s);
+    return code;
+  }
+  s->ch = ch;
+  grpc_op ops[3];
+  size_t n = send_ops(&s->b, ops, opts);
+  grpc_op md_op, stat_op;
+  memset(&md_op, 0, sizeof md_op);
+  md_op.op = GRPC_OP_RECV_INITIAL_METADATA;
+  md_op.data.recv_initial_metadata.recv_initial_metadata = &s->b.recv_md;
+  status_op(&s->b, &stat_op);
+  if (grpc_call_start_batch(s->b.call, ops, n, &s->send_tag, NULL) != GRPC_CALL_OK ||
+      grpc_call_start_batch(s->b.call, &md_op, 1, &s->md_tag, NULL) != GRPC_CALL_OK ||
+      grpc_call_start_batch(s->b.call, &stat_op, 1, &s->status_tag, NULL) != GRPC_CALL_OK) {
+    set_status(st, MP_RPC_INTERNAL, "cannot start the call to %s", method);
+    grpc_call_cancel(s->b.call, NULL);
+    call_end(&s->b);
+    mp_free(s);
+    return MP_RPC_INTERNAL;
+  }
+  s->md_pending = s->status_pending = true;
+  /* The request is out (or the call failed, which the status will say). */
+  grpc_completion_queue_pluck(s->b.cq, &s->send_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+  grpc_byte_buffer_destroy(s->b.send_buf);
+  s->b.send_buf = NULL;
+  *out = s;
+  return MP_RPC_OK;
+}
+
+static void pluck(mp_rpc_stream *s, void *tag) {
+  grpc_completion_queue_pluck(s->b.cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+}
+
+bool mp_rpc_stream_next(mp_rpc_stream *s, ProtobufCMessage **msg, mp_rpc_status *st) {
+  *msg = NULL;
+  if (s->done) {
+    set_status(st, MP_RPC_CANCELLED, "the stream has ended");
+    return false;
+  }
+  if (s->md_pending) {
+    pluck(s, &s->md_tag);
+    s->md_pending = false;
+  }
+  grpc_byte_buffer *reply = NULL;
+  grpc_op op;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_MESSAGE;
+  op.data.recv_message.recv_message = &reply;
+  if (grpc_call_start_batch(s->b.call, &op, 1, &s->msg_tag, NULL) == GRPC_CALL_OK)
+    pluck(s, &s->msg_tag);
+  if (reply) {
+    *msg = mp__rpc_unpack(s->b.method->output, reply);
+    grpc_byte_buffer_destroy(reply);
+    if (*msg) return true;
+    grpc_call_cancel_with_status(s->b.call, GRPC_STATUS_INTERNAL, "undecodable message", NULL);
+  }
+  pluck(s, &s->status_tag);
+  s->status_pending = false;
+  s->done = true;
+  take_status(&s->b, s->ch, st);
+  if (!reply || *msg) return false;
+  set_status(st, MP_RPC_INTERNAL, "%s sent a message that is not a valid %s", s->b.method->name,
+             s->b.method->output->name);
+  return false;
+}
+
+void mp_rpc_stream_cancel(mp_rpc_stream *s) { grpc_call_cancel(s->b.call, NULL); }
+
+void mp_rpc_stream_free(mp_rpc_stream *s) {
+  if (!s) return;
+  if (!s->done) grpc_call_cancel(s->b.call, NULL);
+  if (s->md_pending) pluck(s, &s->md_tag);
+  if (s->status_pending) pluck(s, &s->status_tag);
+  call_end(&s->b);
+  mp_free(s);
+}

@@ -1,0 +1,118 @@
+/* Library init, status names and message (un)packing shared by server and client. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <grpc/support/log.h>
+
+#include "internal.h"
+
+void mp__rpc_client_shutdown(void);
+
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+static int init_count;
+
+/* gRPC core's own log lines go through our logger. Its errors are mostly conditions we
+ * report ourselves with more context (a port in use, a peer gone), so they are logged at
+ * debug level; set --log-level debug to see them. */
+static void grpc_log(gpr_log_func_args *a) {
+  mp_debug("grpc", "file=%s:%d detail=\"%s\"", a->file, a->line, a->message);
+}
+
+void mp_rpc_init(void) {
+  pthread_mutex_lock(&init_mu);
+  if (init_count == 0) gpr_set_log_function(grpc_log);
+  if (init_count++ == 0) grpc_init();
+  pthread_mutex_unlock(&init_mu);
+}
+
+void mp_rpc_shutdown(void) {
+  pthread_mutex_lock(&init_mu);
+  if (init_count > 0 && --init_count == 0) {
+    mp__rpc_client_shutdown();
+    grpc_shutdown();
+  }
+  pthread_mutex_unlock(&init_mu);
+}
+
+const char *mp_rpc_code_name(mp_rpc_code code) {
+  static const char *const names[] = {
+      "OK",
+      "CANCELLED",
+      "UNKNOWN",
+      "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED",
+      "NOT_FOUND",
+      "ALREADY_EXISTS",
+      "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION",
+      "ABORTED",
+      "OUT_OF_RANGE",
+      "UNIMPLEMENTED",
+      "INTERNAL",
+      "UNAVAILABLE",
+      "DATA_LOSS",
+      "UNAUTHENTICATED",
+  };
+  if ((unsigned)code < MP_ARRAY_LEN(names)) return names[code];
+  return "UNKNOWN";
+}
+
+gpr_timespec mp__rpc_deadline_in(int64_t ms) {
+  if (ms < 0) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+grpc_byte_buffer *mp__rpc_pack(const ProtobufCMessage *msg) {
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  grpc_slice slice = grpc_slice_malloc(len);
+  protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(slice));
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  return bb;
+}
+
+ProtobufCMessage *mp__rpc_unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb) {
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, bb)) return NULL;
+  grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  ProtobufCMessage *m =
+      protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+  grpc_slice_unref(all);
+  return m;
+}
+
+char *mp__rpc_read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    mp_error_set(MP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  mp_buf b = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) mp_buf_append(&b, chunk, n);
+  fclose(f);
+  return mp_buf_steal(&b);
+}
+
+char *mp__rpc_path(const char *service, const char *method) {
+  return mp_asprintf("/%s/%s", service, method);
+}
+
+void mp__rpc_slice_copy(grpc_slice s, char *dst, size_t n) {
+  size_t len = GRPC_SLICE_LENGTH(s);
+  if (len >= n) len = n - 1;
+  memcpy(dst, GRPC_SLICE_START_PTR(s), len);
+  dst[len] = '\0';
+}
+
+bool mp__rpc_secure_equal(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned char diff = (unsigned char)(la != lb);
+  for (size_t i = 0; i < la; i++) diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+  return diff == 0;
+}

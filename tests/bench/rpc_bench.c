@@ -1,0 +1,163 @@
+/* rpc_bench: unary calls/s and stream messages/s through lib/rpc with 1, 16 and 64
+ * concurrent callers over one channel, with p50/p99 latency. The server is a separate
+ * process (mp_echo_server) on loopback; both share this machine's cores.
+ *
+ *   build/tests/bench/rpc_bench [--duration 5s] [--callers 1,16,64]
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "echo_service.h"
+
+#define ECHO (&meshplane__test__echo__descriptor)
+
+typedef struct worker {
+  mp_rpc_channel *ch;
+  int64_t end_ns;
+  bool stream;
+  int64_t ops, errors;
+  int64_t *lat_us; /* unary latencies */
+  size_t nlat, caplat;
+} worker;
+
+static void *unary_worker(void *p) {
+  worker *w = p;
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  req.text = "benchmark payload of a typical small request";
+  mp_rpc_call_opts o = {.timeout_ms = 10000};
+  while (mp_mono_ns() < w->end_ns) {
+    int64_t t0 = mp_mono_ns();
+    ProtobufCMessage *resp;
+    mp_rpc_status st;
+    if (mp_rpc_unary(w->ch, ECHO, "Say", &req.base, &resp, &o, &st) == MP_RPC_OK) {
+      protobuf_c_message_free_unpacked(resp, NULL);
+      w->ops++;
+    } else {
+      w->errors++;
+    }
+    if (w->nlat == w->caplat) {
+      w->caplat = w->caplat ? w->caplat * 2 : 4096;
+      w->lat_us = mp_realloc(w->lat_us, w->caplat * sizeof *w->lat_us);
+    }
+    w->lat_us[w->nlat++] = (mp_mono_ns() - t0) / 1000;
+  }
+  return NULL;
+}
+
+static void *stream_worker(void *p) {
+  worker *w = p;
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  req.text = "progress sample";
+  mp_rpc_stream *s;
+  mp_rpc_status st;
+  if (mp_rpc_stream_open(w->ch, ECHO, "Count", &req.base, NULL, &s, &st) != MP_RPC_OK) {
+    w->errors++;
+    return NULL;
+  }
+  ProtobufCMessage *m;
+  while (mp_mono_ns() < w->end_ns && mp_rpc_stream_next(s, &m, &st)) {
+    protobuf_c_message_free_unpacked(m, NULL);
+    w->ops++;
+  }
+  mp_rpc_stream_free(s);
+  return NULL;
+}
+
+static int cmp64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void run(mp_rpc_channel *ch, int callers, bool stream, int64_t dur_ns) {
+  worker *w = mp_calloc((size_t)callers, sizeof *w);
+  pthread_t *t = mp_calloc((size_t)callers, sizeof *t);
+  int64_t t0 = mp_mono_ns();
+  for (int i = 0; i < callers; i++) {
+    w[i] = (worker){.ch = ch, .end_ns = t0 + dur_ns, .stream = stream};
+    pthread_create(&t[i], NULL, stream ? stream_worker : unary_worker, &w[i]);
+  }
+  int64_t ops = 0, errors = 0;
+  size_t nlat = 0;
+  for (int i = 0; i < callers; i++) {
+    pthread_join(t[i], NULL);
+    ops += w[i].ops;
+    errors += w[i].errors;
+    nlat += w[i].nlat;
+  }
+  double secs = (double)(mp_mono_ns() - t0) / 1e9;
+  if (stream) {
+    printf("stream  callers=%-3d  %9.0f msgs/s  errors=%lld\n", callers, (double)ops / secs,
+           (long long)errors);
+  } else {
+    int64_t *all = mp_malloc((nlat ? nlat : 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < callers; i++) {
+      memcpy(all + k, w[i].lat_us, w[i].nlat * sizeof *all);
+      k += w[i].nlat;
+    }
+    qsort(all, nlat, sizeof *all, cmp64);
+    printf("unary   callers=%-3d  %9.0f calls/s  p50=%lldus p99=%lldus  errors=%lld\n", callers,
+           (double)ops / secs, nlat ? (long long)all[nlat / 2] : 0,
+           nlat ? (long long)all[nlat * 99 / 100] : 0, (long long)errors);
+    mp_free(all);
+  }
+  for (int i = 0; i < callers; i++) mp_free(w[i].lat_us);
+  mp_free(w);
+  mp_free(t);
+}
+
+int main(int argc, char **argv) {
+  int64_t dur = 5 * MP_NS_PER_S;
+  mp_strlist callers = {0};
+  const mp_flag flags[] = {
+      {"duration", 'd', MP_FLAG_DURATION, &dur, NULL, "length of each measurement", "DUR"},
+      {"callers", 'c', MP_FLAG_LIST, &callers, NULL, "concurrent callers (repeatable)", "N"},
+  };
+  static const mp_program prog = {"rpc_bench", "lib/rpc throughput and latency", NULL, NULL};
+  int nargs;
+  int rc = mp_flags_parse(&prog, flags, MP_ARRAY_LEN(flags), argc, argv, &nargs);
+  if (rc) return rc < 0 ? 2 : 0;
+  if (!callers.len) {
+    mp_strlist_push(&callers, "1");
+    mp_strlist_push(&callers, "16");
+    mp_strlist_push(&callers, "64");
+  }
+  int out[2];
+  if (pipe(out)) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    execl(ECHO_SERVER, "mp_echo_server", "--listen", "127.0.0.1:0", (char *)NULL);
+    _exit(127);
+  }
+  close(out[1]);
+  FILE *f = fdopen(out[0], "r");
+  char line[64];
+  int port = 0;
+  while (!port && fgets(line, sizeof line, f)) sscanf(line, "PORT %d", &port);
+  fclose(f);
+  if (!port) {
+    fprintf(stderr, "rpc_bench: the echo server did not start\n");
+    return 1;
+  }
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%d", port);
+  mp_rpc_channel *ch;
+  mp_rpc_channel_new(target, NULL, &ch);
+  mp_rpc_channel_wait_ready(ch, 5000);
+  printf("rpc_bench: server pid %d on %s, %.1f s per measurement, one channel\n", (int)pid, target,
+         (double)dur / 1e9);
+  for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), false, dur);
+  for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), true, dur);
+  mp_rpc_channel_free(ch);
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  mp_strlist_free(&callers);
+  mp_rpc_shutdown();
+  return 0;
+}

@@ -13,6 +13,8 @@
 
 #define WATCH_DEADLINE_MS 2000
 
+void mp__rpc_client_thread_cleanup(void);
+
 typedef struct watch {
   grpc_channel *ch;
   bool closing; /* the channel was destroyed; free when the watch completes */
@@ -62,6 +64,7 @@ static void *watcher(void *arg) {
 
 /* Stops the watcher once every channel is gone (from mp_rpc_shutdown). */
 void mp__rpc_client_shutdown(void) {
+  mp__rpc_client_thread_cleanup();
   pthread_mutex_lock(&W.mu);
   if (!W.running) {
     pthread_mutex_unlock(&W.mu);
@@ -116,13 +119,16 @@ mp_status mp_rpc_channel_new(const char *target, const mp_rpc_channel_opts *opts
   }
   int max_msg =
       (int)(opts && opts->max_message_bytes ? opts->max_message_bytes : MP_RPC_DEFAULT_MAX_MESSAGE);
-  grpc_arg args[5] = {
+  /* Retries are off: calls fail fast with a clear status and callers decide; the retry
+   * filter also costs every call a buffering step. */
+  grpc_arg args[6] = {
+      {GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, {.integer = 0}},
       {GRPC_ARG_INTEGER, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, {.integer = 100}},
       {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, {.integer = 500}},
       {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = max_msg}},
       {GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, {.integer = max_msg}},
   };
-  size_t nargs = 4;
+  size_t nargs = 5;
   if (opts && opts->tls_server_name) {
     args[nargs].type = GRPC_ARG_STRING;
     args[nargs].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
@@ -214,12 +220,51 @@ typedef struct call_base {
   grpc_status_code code;
   grpc_slice details;
   const char *error_string;
+  bool own_cq;
 } call_base;
+
+/* Unary calls reuse one pluck queue per thread (a call's batches are plucked by their own
+ * tags, so calls one after another share it safely); streams get their own queue, since
+ * another thread may read them. */
+static pthread_key_t tl_cq_key;
+static pthread_once_t tl_cq_once = PTHREAD_ONCE_INIT;
+
+static void cq_free(grpc_completion_queue *cq) {
+  grpc_completion_queue_shutdown(cq);
+  while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+         GRPC_QUEUE_SHUTDOWN) {
+  }
+  grpc_completion_queue_destroy(cq);
+}
+
+static void tl_cq_destroy(void *cq) { cq_free(cq); }
+static void tl_cq_init(void) { pthread_key_create(&tl_cq_key, tl_cq_destroy); }
+
+static grpc_completion_queue *thread_cq(void) {
+  pthread_once(&tl_cq_once, tl_cq_init);
+  grpc_completion_queue *cq = pthread_getspecific(tl_cq_key);
+  if (!cq) {
+    cq = grpc_completion_queue_create_for_pluck(NULL);
+    pthread_setspecific(tl_cq_key, cq);
+  }
+  return cq;
+}
+
+/* Frees the calling thread's unary queue (at library shutdown; other threads free
+ * theirs when they exit). */
+void mp__rpc_client_thread_cleanup(void) {
+  pthread_once(&tl_cq_once, tl_cq_init);
+  grpc_completion_queue *cq = pthread_getspecific(tl_cq_key);
+  if (cq) {
+    pthread_setspecific(tl_cq_key, NULL);
+    cq_free(cq);
+  }
+}
 
 static mp_rpc_code call_begin(call_base *b, mp_rpc_channel *ch,
                               const ProtobufCServiceDescriptor *svc, const char *method,
                               const ProtobufCMessage *req, const mp_rpc_call_opts *opts,
-                              mp_rpc_status *st) {
+                              bool own_cq, mp_rpc_status *st) {
   memset(b, 0, sizeof *b);
   b->method = protobuf_c_service_descriptor_get_method_by_name(svc, method);
   if (!b->method) {
@@ -253,7 +298,8 @@ static mp_rpc_code call_begin(call_base *b, mp_rpc_channel *ch,
     b->md[b->md_count].key = grpc_slice_from_static_string("authorization");
     b->md[b->md_count++].value = grpc_slice_from_static_string(ch->authorization);
   }
-  b->cq = grpc_completion_queue_create_for_pluck(NULL);
+  b->own_cq = own_cq;
+  b->cq = own_cq ? grpc_completion_queue_create_for_pluck(NULL) : thread_cq();
   char *path = mp__rpc_path(svc->name, method);
   grpc_slice path_slice = grpc_slice_from_copied_string(path);
   mp_free(path);
@@ -308,14 +354,7 @@ static mp_rpc_code take_status(call_base *b, mp_rpc_channel *ch, mp_rpc_status *
 
 static void call_end(call_base *b) {
   if (b->call) grpc_call_unref(b->call);
-  if (b->cq) {
-    grpc_completion_queue_shutdown(b->cq);
-    while (
-        grpc_completion_queue_pluck(b->cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-        GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(b->cq);
-  }
+  if (b->cq && b->own_cq) cq_free(b->cq);
   if (b->send_buf) grpc_byte_buffer_destroy(b->send_buf);
   grpc_metadata_array_destroy(&b->recv_md);
   grpc_metadata_array_destroy(&b->trailers);
@@ -328,7 +367,7 @@ mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *s
                          const mp_rpc_call_opts *opts, mp_rpc_status *st) {
   *resp = NULL;
   call_base b;
-  mp_rpc_code code = call_begin(&b, ch, service, method, req, opts, st);
+  mp_rpc_code code = call_begin(&b, ch, service, method, req, opts, false, st);
   if (code != MP_RPC_OK) return code;
   grpc_op ops[6];
   size_t n = send_ops(&b, ops, opts);
@@ -378,7 +417,7 @@ mp_rpc_code mp_rpc_stream_open(mp_rpc_channel *ch, const ProtobufCServiceDescrip
                                mp_rpc_status *st) {
   *out = NULL;
   mp_rpc_stream *s = mp_calloc(1, sizeof *s);
-  mp_rpc_code code = call_begin(&s->b, ch, service, method, req, opts, st);
+  mp_rpc_code code = call_begin(&s->b, ch, service, method, req, opts, true, st);
   if (code != MP_RPC_OK) {
     mp_free(s);
     return code;

@@ -111,24 +111,10 @@ static void run(mp_rpc_channel *ch, int callers, bool stream, int64_t dur_ns) {
   mp_free(t);
 }
 
-int main(int argc, char **argv) {
-  int64_t dur = 5 * MP_NS_PER_S;
-  mp_strlist callers = {0};
-  const mp_flag flags[] = {
-      {"duration", 'd', MP_FLAG_DURATION, &dur, NULL, "length of each measurement", "DUR"},
-      {"callers", 'c', MP_FLAG_LIST, &callers, NULL, "concurrent callers (repeatable)", "N"},
-  };
-  static const mp_program prog = {"rpc_bench", "lib/rpc throughput and latency", NULL, NULL};
-  int nargs;
-  int rc = mp_flags_parse(&prog, flags, MP_ARRAY_LEN(flags), argc, argv, &nargs);
-  if (rc) return rc < 0 ? 2 : 0;
-  if (!callers.len) {
-    mp_strlist_push(&callers, "1");
-    mp_strlist_push(&callers, "16");
-    mp_strlist_push(&callers, "64");
-  }
+/* Starts mp_echo_server on a free port; fills target. Returns its pid, or -1. */
+static pid_t start_server(char *target, size_t n) {
   int out[2];
-  if (pipe(out)) return 1;
+  if (pipe(out)) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
@@ -143,21 +129,51 @@ int main(int argc, char **argv) {
   fclose(f);
   if (!port) {
     fprintf(stderr, "rpc_bench: the echo server did not start\n");
-    return 1;
+    return -1;
+  }
+  snprintf(target, n, "127.0.0.1:%d", port);
+  return pid;
+}
+
+int main(int argc, char **argv) {
+  int64_t dur = 5 * MP_NS_PER_S;
+  mp_strlist callers = {0};
+  char *external = "";
+  const mp_flag flags[] = {
+      {"target", 't', MP_FLAG_STRING, &external, NULL,
+       "use a running mp_echo_server at HOST:PORT instead of starting one", "ADDR"},
+      {"duration", 'd', MP_FLAG_DURATION, &dur, NULL, "length of each measurement", "DUR"},
+      {"callers", 'c', MP_FLAG_LIST, &callers, NULL, "concurrent callers (repeatable)", "N"},
+  };
+  static const mp_program prog = {"rpc_bench", "lib/rpc throughput and latency", NULL, NULL};
+  int nargs;
+  int rc = mp_flags_parse(&prog, flags, MP_ARRAY_LEN(flags), argc, argv, &nargs);
+  if (rc) return rc < 0 ? 2 : 0;
+  if (!callers.len) {
+    mp_strlist_push(&callers, "1");
+    mp_strlist_push(&callers, "16");
+    mp_strlist_push(&callers, "64");
   }
   char target[64];
-  snprintf(target, sizeof target, "127.0.0.1:%d", port);
+  pid_t pid = -1;
+  if (*external) {
+    mp_strlcpy(target, external, sizeof target);
+  } else {
+    pid = start_server(target, sizeof target);
+    if (pid < 0) return 1;
+  }
   mp_rpc_channel *ch;
   mp_rpc_channel_new(target, NULL, &ch);
   mp_rpc_channel_wait_ready(ch, 5000);
-  printf("rpc_bench: server pid %d on %s, %.1f s per measurement, one channel\n", (int)pid, target,
-         (double)dur / 1e9);
+  printf("rpc_bench: server %s, %.1f s per measurement, one channel\n", target, (double)dur / 1e9);
   for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), false, dur);
   for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), true, dur);
   mp_rpc_channel_free(ch);
-  kill(pid, SIGTERM);
-  waitpid(pid, NULL, 0);
+  if (pid > 0) {
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+  }
   mp_strlist_free(&callers);
-  mp_rpc_shutdown();
+  mp_flags_free(flags, MP_ARRAY_LEN(flags));
   return 0;
 }

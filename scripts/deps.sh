@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   libpq-dev postgresql postgresql-contrib
   libnats-dev nats-server
-  uuid-dev libcmocka-dev libssl-dev libnghttp2-dev libyaml-dev zlib1g-dev
+  uuid-dev libcmocka-dev libssl-dev openssl libnghttp2-dev libyaml-dev zlib1g-dev
   python3 python3-grpcio python3-grpc-tools python3-yaml
   nginx-light haproxy wrk curl ca-certificates iproute2 procps
 )

@@ -5,6 +5,7 @@
 #                                  then write DIR/env (KEY=VALUE, shell-sourceable)
 #   services.sh stop DIR           stop both and remove DIR (idempotent)
 #   services.sh freshdb DIR PREFIX create an empty database, print a libpq conninfo for it
+#   services.sh pg-restart DIR     restart PostgreSQL (fast shutdown: connections break)
 #
 # DIR must be an absolute path that is reachable by the `postgres` system user when run
 # as root (initdb and postgres refuse to run as root, so they run as `postgres` then);
@@ -29,7 +30,7 @@ die() {
   exit 1
 }
 usage() {
-  echo "usage: $0 start DIR | stop DIR | freshdb DIR PREFIX" >&2
+  echo "usage: $0 start DIR | stop DIR | freshdb DIR PREFIX | pg-restart DIR" >&2
   exit 2
 }
 
@@ -341,8 +342,17 @@ freshdb() {
   echo "host=$MP_PG_HOST port=$MP_PG_PORT dbname=$name user=$MP_PG_USER"
 }
 
+# ---- restarts, for tests of recovery ------------------------------------------------------
+
+pgrestart() {
+  [ -f "$dir/env" ] || die "$dir/env not found: run '$0 start $dir' first"
+  as_pg "$(pg_bindir)/pg_ctl" restart -D "$dir/pg" -m fast -w -t "$WAIT_S" -l "$dir/pg.log" \
+    >/dev/null || die "PostgreSQL did not restart; see $dir/pg.log"
+}
+
 case "$cmd" in
 start) start ;;
+pg-restart) pgrestart ;;
 stop) stop ;;
 freshdb)
   [ $# -ge 3 ] || usage

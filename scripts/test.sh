@@ -17,6 +17,8 @@ echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMESHPLANE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 # Tests that run under valgrind or measure nothing new under ASan carry the label "nosan".
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300 -LE nosan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
+ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300 -LE nosan
 echo "== all tests passed"

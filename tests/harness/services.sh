@@ -6,6 +6,7 @@
 #   services.sh stop DIR           stop both and remove DIR (idempotent)
 #   services.sh freshdb DIR PREFIX create an empty database, print a libpq conninfo for it
 #   services.sh pg-restart DIR     restart PostgreSQL (fast shutdown: connections break)
+#   services.sh nats-stop DIR      stop nats-server; nats-start DIR starts it again on its port
 #
 # DIR must be an absolute path that is reachable by the `postgres` system user when run
 # as root (initdb and postgres refuse to run as root, so they run as `postgres` then);
@@ -30,7 +31,7 @@ die() {
   exit 1
 }
 usage() {
-  echo "usage: $0 start DIR | stop DIR | freshdb DIR PREFIX | pg-restart DIR" >&2
+  echo "usage: $0 start|stop|pg-restart|nats-stop|nats-start DIR | freshdb DIR PREFIX" >&2
   exit 2
 }
 
@@ -350,9 +351,34 @@ pgrestart() {
     >/dev/null || die "PostgreSQL did not restart; see $dir/pg.log"
 }
 
+# Stops nats-server, or starts it again on the port the env file names.
+natsstop() { stop_nats; }
+
+natsstart() {
+  [ -f "$dir/env" ] || die "$dir/env not found: run '$0 start $dir' first"
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local bin pid end
+  bin=$(nats_bin)
+  rm -f "$dir/nats.pid"
+  : >"$dir/nats.log"
+  setsid "$bin" -a 127.0.0.1 -p "$MP_NATS_PORT" -js -sd "$dir/nats" -l "$dir/nats.log" \
+    -P "$dir/nats.pid" </dev/null >>"$dir/nats.out" 2>&1 &
+  pid=$!
+  end=$((SECONDS + WAIT_S))
+  until grep -q "Server is ready" "$dir/nats.log" 2>/dev/null &&
+    (exec 3<>"/dev/tcp/127.0.0.1/$MP_NATS_PORT") 2>/dev/null; do
+    alive "$pid" || die "nats-server exited during restart; see $dir/nats.log"
+    [ $SECONDS -lt $end ] || die "nats-server did not come back on port $MP_NATS_PORT"
+    sleep 0.1
+  done
+}
+
 case "$cmd" in
 start) start ;;
 pg-restart) pgrestart ;;
+nats-stop) natsstop ;;
+nats-start) natsstart ;;
 stop) stop ;;
 freshdb)
   [ $# -ge 3 ] || usage

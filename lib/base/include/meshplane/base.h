@@ -55,7 +55,7 @@ char *mp_strdup(const char *s);
 char *mp_strndup(const char *s, size_t n);
 /* A newly allocated formatted string, the caller's to free. */
 char *mp_asprintf(const char *fmt, ...) MP_PRINTF(1, 2);
-char *mp_vasprintf(const char *fmt, va_list ap);
+char *mp_vasprintf(const char *fmt, va_list ap) MP_PRINTF(1, 0);
 void mp_free(void *p);
 
 /* A growable byte buffer; always NUL-terminated after its length. */

@@ -1,6 +1,7 @@
 /* The meshplane.v1.Meshplane service: one thin handler per method, each delegating to
  * the module that owns the resource. */
-#include "server.h"
+#include "adapters.h"
+#include "events.h"
 
 /* Handlers receive the protoc-c service object, which is the first member of mp_server. */
 #define API(method, Req, Resp, impl)                                                               \
@@ -35,11 +36,21 @@ NOT_YET(export_result, ExportResultRequest, ExportResultResponse)
 NOT_YET(compare_results, CompareResultsRequest, CompareResultsResponse)
 NOT_YET(register_worker, RegisterWorkerRequest, RegisterWorkerResponse)
 NOT_YET(list_workers, ListWorkersRequest, ListWorkersResponse)
-NOT_YET(register_adapter, RegisterAdapterRequest, Adapter)
-NOT_YET(list_adapters, ListAdaptersRequest, ListAdaptersResponse)
-NOT_YET(apply_operation, ApplyOperationRequest, Operation)
-NOT_YET(list_operations, ListOperationsRequest, ListOperationsResponse)
-NOT_YET(watch_events, WatchEventsRequest, Event)
+API(apply_operation, ApplyOperationRequest, Operation, mp_operations_apply)
+API(list_operations, ListOperationsRequest, ListOperationsResponse, mp_operations_list)
+API(watch_events, WatchEventsRequest, Event, mp_events_watch)
+
+static void api_register_adapter(Meshplane__V1__Meshplane_Service *svc,
+                                 const Meshplane__V1__RegisterAdapterRequest *in,
+                                 Meshplane__V1__Adapter_Closure done, void *cd) {
+  mp_adapters_register(MP_SERVER(svc)->adapters, in, done, cd);
+}
+
+static void api_list_adapters(Meshplane__V1__Meshplane_Service *svc,
+                              const Meshplane__V1__ListAdaptersRequest *in,
+                              Meshplane__V1__ListAdaptersResponse_Closure done, void *cd) {
+  mp_adapters_list(MP_SERVER(svc)->adapters, done, cd);
+}
 NOT_YET(create_schedule, CreateScheduleRequest, Schedule)
 NOT_YET(delete_schedule, DeleteScheduleRequest, DeleteScheduleResponse)
 NOT_YET(list_schedules, ListSchedulesRequest, ListSchedulesResponse)
@@ -55,6 +66,8 @@ static void api_get_status(Meshplane__V1__Meshplane_Service *svc,
   PGresult *res = mp_db_exec(s->db, "SELECT 1", NULL, &st);
   r.database_ok = res != NULL;
   PQclear(res);
+  r.nats_ok = mp_bus_connected(s->bus);
+  r.adapters_healthy = mp_adapters_healthy(s->adapters);
   r.uptime_ms = mp_now_ms() - s->started_ms;
   done(&r, cd);
 }

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
+#include "adapters.h"
+#include "events.h"
 
 typedef struct config {
-  char *listen, *database, *token, *tls_cert, *tls_key, *tls_client_ca, *ready_file;
+  char *listen, *database, *nats, *token, *tls_cert, *tls_key, *tls_client_ca, *ready_file;
+  mp_strlist adapters;
   int64_t db_pool, db_wait_ns, grace_ns;
 } config;
 
@@ -49,6 +51,7 @@ static mp_status open_database(const config *c, mp_db **db) {
 int main(int argc, char **argv) {
   config c = {.listen = "127.0.0.1:9600",
               .database = "host=/var/run/postgresql dbname=meshplane",
+              .nats = "",
               .token = "",
               .tls_cert = "",
               .tls_key = "",
@@ -61,6 +64,10 @@ int main(int argc, char **argv) {
       {"listen", 'l', MP_FLAG_STRING, &c.listen, "MESHPLANE_LISTEN", "gRPC API address", "ADDR"},
       {"database", 'd', MP_FLAG_STRING, &c.database, "MESHPLANE_DATABASE_URL",
        "PostgreSQL conninfo or URL", "DSN"},
+      {"nats", 0, MP_FLAG_STRING, &c.nats, "MESHPLANE_NATS_URL",
+       "NATS server for events across replicas (empty: in-process, one replica)", "URL"},
+      {"adapters", 'a', MP_FLAG_LIST, &c.adapters, "MESHPLANE_ADAPTERS",
+       "adapter address host:port (repeatable, comma-separated in env)", "ADDR"},
       {"db-pool", 0, MP_FLAG_INT, &c.db_pool, "MESHPLANE_DB_POOL", "database connections", "N"},
       {"db-wait", 0, MP_FLAG_DURATION, &c.db_wait_ns, "MESHPLANE_DB_WAIT",
        "how long to wait for the database at start", "DUR"},
@@ -98,10 +105,16 @@ int main(int argc, char **argv) {
   s.started_ms = mp_now_ms();
   mp_server_api_init(&s);
   rc = 1;
-  if (open_database(&c, &s.db) != MP_OK || mp_db_migrate(s.db) != MP_OK) {
+  s.conninfo = c.database;
+  mp_bus_opts bo = {
+      .url = c.nats, .name = prog.name, .stream = "MESHPLANE", .stream_subjects = "meshplane.>"};
+  if (open_database(&c, &s.db) != MP_OK || mp_db_migrate(s.db) != MP_OK ||
+      mp_bus_open(&bo, &s.bus) != MP_OK) {
     fprintf(stderr, "%s: %s\n", prog.name, mp_error_last());
     goto out;
   }
+  s.events = mp_events_start(&s);
+  s.adapters = mp_adapters_start(&s, &c.adapters);
   mp_rpc_server_opts o = {.listen = c.listen,
                           .auth_token = *c.token ? c.token : NULL,
                           .tls_cert_file = *c.tls_cert ? c.tls_cert : NULL,
@@ -123,7 +136,13 @@ int main(int argc, char **argv) {
   mp_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
   rc = 0;
 out:
+  /* Clients first (streams end), then the adapters that feed events, then the events
+   * writer (it stores what is queued), then the connections. */
+  if (s.rpc) mp_rpc_server_shutdown(s.rpc);
+  mp_adapters_stop(s.adapters);
+  mp_events_stop(s.events);
   mp_rpc_server_free(s.rpc);
+  mp_bus_close(s.bus);
   mp_db_close(s.db);
   mp_flags_free(flags, MP_ARRAY_LEN(flags));
   return rc;

@@ -3,14 +3,21 @@
 #define MP_SERVER_H
 
 #include "db.h"
+#include "meshplane/bus.h"
 #include "meshplane/rpc.h"
 #include "meshplane/v1/server.pb-c.h"
 
 typedef struct mp_server mp_server;
+typedef struct mp_events mp_events;
+typedef struct mp_adapters mp_adapters;
 
 struct mp_server {
   Meshplane__V1__Meshplane_Service service; /* first: handlers get it as their service */
   mp_db *db;
+  char *conninfo; /* for connections outside the pool (LISTEN) */
+  mp_bus *bus;    /* NATS, or in-process when no NATS is configured */
+  mp_events *events;
+  mp_adapters *adapters;
   mp_rpc_server *rpc;
   char id[MP_UUID_STRLEN]; /* this replica */
   int64_t started_ms;

@@ -1,0 +1,186 @@
+/* mp_test_adapter: a small meshes.MeshService adapter for the server's integration tests
+ * (until then the SDK's adapters can stand in). Operation "emit" with custom_body N
+ * emits N events for its operation id; "fail" emits one ERROR event. StreamEvents gives
+ * each subscriber every event emitted after it subscribed. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshes/meshops.pb-c.h"
+#include "meshplane/rpc.h"
+
+typedef struct ev {
+  char op[MP_UUID_STRLEN];
+  int type;
+  char summary[64];
+} ev;
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  ev *list;
+  size_t len, cap;
+} E = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static char *mesh = "testmesh";
+
+static void emit(const char *op, int type, const char *summary) {
+  pthread_mutex_lock(&E.mu);
+  if (E.len == E.cap) {
+    E.cap = E.cap ? E.cap * 2 : 1024;
+    E.list = mp_realloc(E.list, E.cap * sizeof *E.list);
+  }
+  ev *e = &E.list[E.len++];
+  mp_strlcpy(e->op, op, sizeof e->op);
+  e->type = type;
+  mp_strlcpy(e->summary, summary, sizeof e->summary);
+  pthread_cond_broadcast(&E.cv);
+  pthread_mutex_unlock(&E.mu);
+}
+
+static void ad_mesh_name(Meshes__MeshService_Service *svc, const Meshes__MeshNameRequest *in,
+                         Meshes__MeshNameResponse_Closure done, void *cd) {
+  Meshes__MeshNameResponse r = MESHES__MESH_NAME_RESPONSE__INIT;
+  r.name = mesh;
+  done(&r, cd);
+}
+
+static void ad_mesh_versions(Meshes__MeshService_Service *svc,
+                             const Meshes__MeshVersionsRequest *in,
+                             Meshes__MeshVersionsResponse_Closure done, void *cd) {
+  static char *versions[] = {"1.0.0", "1.1.0"};
+  Meshes__MeshVersionsResponse r = MESHES__MESH_VERSIONS_RESPONSE__INIT;
+  r.version = versions;
+  r.n_version = 2;
+  done(&r, cd);
+}
+
+static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__ApplyRuleRequest *in,
+                               Meshes__ApplyRuleResponse_Closure done, void *cd) {
+  Meshes__ApplyRuleResponse r = MESHES__APPLY_RULE_RESPONSE__INIT;
+  r.operation_id = in->operation_id;
+  if (!strcmp(in->opname, "emit")) {
+    int n = atoi(in->custom_body);
+    for (int i = 0; i < n; i++) {
+      char s[64];
+      snprintf(s, sizeof s, "event %d", i);
+      emit(in->operation_id, 0, s);
+    }
+  } else if (!strcmp(in->opname, "fail")) {
+    emit(in->operation_id, 2, "failed on purpose");
+  } else {
+    r.error = "unknown operation: valid keys are emit, fail";
+  }
+  done(&r, cd);
+}
+
+static void ad_supported_operations(Meshes__MeshService_Service *svc,
+                                    const Meshes__SupportedOperationsRequest *in,
+                                    Meshes__SupportedOperationsResponse_Closure done, void *cd) {
+  Meshes__SupportedOperation a = MESHES__SUPPORTED_OPERATION__INIT, b = a;
+  a.key = "emit";
+  a.value = "emit N events";
+  a.category = MESHES__OP_CATEGORY__CUSTOM;
+  b.key = "fail";
+  b.value = "emit one error event";
+  b.category = MESHES__OP_CATEGORY__VALIDATE;
+  Meshes__SupportedOperation *ops[] = {&a, &b};
+  Meshes__SupportedOperationsResponse r = MESHES__SUPPORTED_OPERATIONS_RESPONSE__INIT;
+  r.ops = ops;
+  r.n_ops = 2;
+  done(&r, cd);
+}
+
+static void ad_stream_events(Meshes__MeshService_Service *svc, const Meshes__EventsRequest *in,
+                             Meshes__EventsResponse_Closure done, void *cd) {
+  pthread_mutex_lock(&E.mu);
+  size_t next = E.len;
+  pthread_mutex_unlock(&E.mu);
+  while (!mp_rpc_cancelled(cd) && !mp_rpc_draining(cd)) {
+    pthread_mutex_lock(&E.mu);
+    if (next == E.len) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += 100000000;
+      if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+      }
+      pthread_cond_timedwait(&E.cv, &E.mu, &until);
+    }
+    ev batch[64];
+    size_t n = 0;
+    while (next < E.len && n < 64) batch[n++] = E.list[next++];
+    pthread_mutex_unlock(&E.mu);
+    for (size_t i = 0; i < n; i++) {
+      Meshes__EventsResponse r = MESHES__EVENTS_RESPONSE__INIT;
+      r.event_type = (Meshes__EventType)batch[i].type;
+      r.summary = batch[i].summary;
+      r.operation_id = batch[i].op;
+      r.component = "adapter";
+      r.component_name = mesh;
+      if (!mp_rpc_send(cd, &r.base)) return;
+    }
+  }
+}
+
+static void ad_provision(Meshes__MeshService_Service *svc, const Meshes__ProvisionRequest *in,
+                         Meshes__ProvisionResponse_Closure done, void *cd) {
+  Meshes__ProvisionResponse r = MESHES__PROVISION_RESPONSE__INIT;
+  r.message = "nothing to provision";
+  done(&r, cd);
+}
+
+static void ad_component_info(Meshes__MeshService_Service *svc,
+                              const Meshes__ComponentInfoRequest *in,
+                              Meshes__ComponentInfoResponse_Closure done, void *cd) {
+  Meshes__ComponentInfoResponse r = MESHES__COMPONENT_INFO_RESPONSE__INIT;
+  r.type = "adapter";
+  r.name = mesh;
+  r.version = "0.0.1-test";
+  done(&r, cd);
+}
+
+static Meshes__MeshService_Service service = MESHES__MESH_SERVICE__INIT(ad_);
+
+int main(int argc, char **argv) {
+  char *listen = "127.0.0.1:0", *ready = "";
+  const mp_flag flags[] = {
+      {"listen", 'l', MP_FLAG_STRING, &listen, NULL, "address", "ADDR"},
+      {"mesh", 0, MP_FLAG_STRING, &mesh, NULL, "mesh name", "NAME"},
+      {"ready-file", 0, MP_FLAG_STRING, &ready, NULL, "write host:port here", "FILE"},
+  };
+  static const mp_program prog = {"mp_test_adapter", "a test adapter", NULL, NULL};
+  int nargs;
+  if (mp_flags_parse(&prog, flags, MP_ARRAY_LEN(flags), argc, argv, &nargs) != 0) return 2;
+  mp_log_init(prog.name);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  mp_rpc_server_opts o = {.listen = listen, .grace_ms = 1000};
+  mp_rpc_server *s;
+  if (mp_rpc_server_new(&o, &s) != MP_OK) {
+    fprintf(stderr, "%s\n", mp_error_last());
+    return 1;
+  }
+  mp_rpc_server_add_service(s, &service.base);
+  mp_rpc_server_start(s);
+  if (*ready) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", ready);
+    FILE *f = fopen(tmp, "w");
+    fprintf(f, "127.0.0.1:%d\n", mp_rpc_server_port(s));
+    fclose(f);
+    rename(tmp, ready);
+  }
+  int sig;
+  sigwait(&sigs, &sig);
+  mp_rpc_server_free(s);
+  mp_free(E.list);
+  mp_flags_free(flags, MP_ARRAY_LEN(flags));
+  return 0;
+}

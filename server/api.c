@@ -2,6 +2,7 @@
  * the module that owns the resource. */
 #include "adapters.h"
 #include "events.h"
+#include "schedules.h"
 
 /* Handlers receive the protoc-c service object, which is the first member of mp_server. */
 #define API(method, Req, Resp, impl)                                                               \
@@ -51,9 +52,9 @@ static void api_list_adapters(Meshplane__V1__Meshplane_Service *svc,
                               Meshplane__V1__ListAdaptersResponse_Closure done, void *cd) {
   mp_adapters_list(MP_SERVER(svc)->adapters, done, cd);
 }
-NOT_YET(create_schedule, CreateScheduleRequest, Schedule)
-NOT_YET(delete_schedule, DeleteScheduleRequest, DeleteScheduleResponse)
-NOT_YET(list_schedules, ListSchedulesRequest, ListSchedulesResponse)
+API(create_schedule, CreateScheduleRequest, Schedule, mp_schedules_create)
+API(delete_schedule, DeleteScheduleRequest, DeleteScheduleResponse, mp_schedules_delete)
+API(list_schedules, ListSchedulesRequest, ListSchedulesResponse, mp_schedules_list)
 
 static void api_get_status(Meshplane__V1__Meshplane_Service *svc,
                            const Meshplane__V1__StatusRequest *in,

@@ -7,6 +7,7 @@
 
 #include "adapters.h"
 #include "events.h"
+#include "schedules.h"
 
 typedef struct config {
   char *listen, *database, *nats, *token, *tls_cert, *tls_key, *tls_client_ca, *ready_file;
@@ -101,6 +102,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   mp_server s = {0};
+  mp_sched *sched = NULL;
   mp_uuid_new(s.id);
   s.started_ms = mp_now_ms();
   mp_server_api_init(&s);
@@ -115,6 +117,7 @@ int main(int argc, char **argv) {
   }
   s.events = mp_events_start(&s);
   s.adapters = mp_adapters_start(&s, &c.adapters);
+  sched = mp_sched_start(&s, NULL);
   mp_rpc_server_opts o = {.listen = c.listen,
                           .auth_token = *c.token ? c.token : NULL,
                           .tls_cert_file = *c.tls_cert ? c.tls_cert : NULL,
@@ -139,6 +142,7 @@ out:
   /* Clients first (streams end), then the adapters that feed events, then the events
    * writer (it stores what is queued), then the connections. */
   if (s.rpc) mp_rpc_server_shutdown(s.rpc);
+  mp_sched_stop(sched);
   mp_adapters_stop(s.adapters);
   mp_events_stop(s.events);
   mp_rpc_server_free(s.rpc);

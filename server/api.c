@@ -2,7 +2,10 @@
  * the module that owns the resource. */
 #include "adapters.h"
 #include "events.h"
+#include "results.h"
+#include "runs.h"
 #include "schedules.h"
+#include "workers.h"
 
 /* Handlers receive the protoc-c service object, which is the first member of mp_server. */
 #define API(method, Req, Resp, impl)                                                               \
@@ -25,18 +28,27 @@ API(update_profile, UpdateProfileRequest, PerformanceProfile, mp_profiles_update
 API(delete_profile, DeleteProfileRequest, DeleteProfileResponse, mp_profiles_delete)
 API(list_profiles, ListProfilesRequest, ListProfilesResponse, mp_profiles_list)
 NOT_YET(import_profile, ImportProfileRequest, PerformanceProfile)
-NOT_YET(start_run, StartRunRequest, Run)
-NOT_YET(watch_run, WatchRunRequest, RunUpdate)
-NOT_YET(run_profile, RunProfileRequest, RunUpdate)
-NOT_YET(cancel_run, CancelRunRequest, Run)
-NOT_YET(get_run, GetRunRequest, Run)
-NOT_YET(list_runs, ListRunsRequest, ListRunsResponse)
-NOT_YET(list_results, ListResultsRequest, ListResultsResponse)
-NOT_YET(get_result, GetResultRequest, Result)
-NOT_YET(export_result, ExportResultRequest, ExportResultResponse)
-NOT_YET(compare_results, CompareResultsRequest, CompareResultsResponse)
-NOT_YET(register_worker, RegisterWorkerRequest, RegisterWorkerResponse)
-NOT_YET(list_workers, ListWorkersRequest, ListWorkersResponse)
+API(start_run, StartRunRequest, Run, mp_runs_start)
+API(watch_run, WatchRunRequest, RunUpdate, mp_runs_watch)
+API(run_profile, RunProfileRequest, RunUpdate, mp_runs_run_profile)
+API(cancel_run, CancelRunRequest, Run, mp_runs_cancel)
+API(get_run, GetRunRequest, Run, mp_runs_get)
+API(list_runs, ListRunsRequest, ListRunsResponse, mp_runs_list)
+API(list_results, ListResultsRequest, ListResultsResponse, mp_results_list)
+API(get_result, GetResultRequest, Result, mp_results_get)
+API(export_result, ExportResultRequest, ExportResultResponse, mp_results_export)
+API(compare_results, CompareResultsRequest, CompareResultsResponse, mp_results_compare)
+static void api_register_worker(Meshplane__V1__Meshplane_Service *svc,
+                                const Meshplane__V1__RegisterWorkerRequest *in,
+                                Meshplane__V1__RegisterWorkerResponse_Closure done, void *cd) {
+  mp_workers_register(MP_SERVER(svc)->workers, in, done, cd);
+}
+
+static void api_list_workers(Meshplane__V1__Meshplane_Service *svc,
+                             const Meshplane__V1__ListWorkersRequest *in,
+                             Meshplane__V1__ListWorkersResponse_Closure done, void *cd) {
+  mp_workers_list(MP_SERVER(svc)->workers, done, cd);
+}
 API(apply_operation, ApplyOperationRequest, Operation, mp_operations_apply)
 API(list_operations, ListOperationsRequest, ListOperationsResponse, mp_operations_list)
 API(watch_events, WatchEventsRequest, Event, mp_events_watch)
@@ -69,6 +81,7 @@ static void api_get_status(Meshplane__V1__Meshplane_Service *svc,
   PQclear(res);
   r.nats_ok = mp_bus_connected(s->bus);
   r.adapters_healthy = mp_adapters_healthy(s->adapters);
+  r.workers_healthy = mp_workers_healthy(s->workers);
   r.uptime_ms = mp_now_ms() - s->started_ms;
   done(&r, cd);
 }

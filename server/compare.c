@@ -113,7 +113,7 @@ mp_status mp_compare(const mp_compare_side *base, const mp_compare_side *cand,
                       &d->ci_high_us);
     }
     d->method = boot ? "bootstrap" : "order-statistic";
-    d->verdict = d->ci_high_us < 0   ? MP_VERDICT_FASTER
+    d->verdict = d->ci_high_us < 0  ? MP_VERDICT_FASTER
                  : d->ci_low_us > 0 ? MP_VERDICT_SLOWER
                                     : MP_VERDICT_SAME;
   }

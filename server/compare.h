@@ -5,7 +5,7 @@
 #include "meshplane/hdr.h"
 
 typedef struct mp_compare_side {
-  const mp_hdr *total;     /* the whole measured period */
+  const mp_hdr *total;      /* the whole measured period */
   mp_hdr *const *intervals; /* about one per second, in order (may be empty) */
   size_t n_intervals;
 } mp_compare_side;

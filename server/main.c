@@ -7,11 +7,13 @@
 
 #include "adapters.h"
 #include "events.h"
+#include "runs.h"
 #include "schedules.h"
+#include "workers.h"
 
 typedef struct config {
   char *listen, *database, *nats, *token, *tls_cert, *tls_key, *tls_client_ca, *ready_file;
-  mp_strlist adapters;
+  mp_strlist adapters, workers;
   int64_t db_pool, db_wait_ns, grace_ns;
 } config;
 
@@ -69,6 +71,8 @@ int main(int argc, char **argv) {
        "NATS server for events across replicas (empty: in-process, one replica)", "URL"},
       {"adapters", 'a', MP_FLAG_LIST, &c.adapters, "MESHPLANE_ADAPTERS",
        "adapter address host:port (repeatable, comma-separated in env)", "ADDR"},
+      {"workers", 'w', MP_FLAG_LIST, &c.workers, "MESHPLANE_WORKERS",
+       "loadgen worker address host:port (repeatable, comma-separated in env)", "ADDR"},
       {"db-pool", 0, MP_FLAG_INT, &c.db_pool, "MESHPLANE_DB_POOL", "database connections", "N"},
       {"db-wait", 0, MP_FLAG_DURATION, &c.db_wait_ns, "MESHPLANE_DB_WAIT",
        "how long to wait for the database at start", "DUR"},
@@ -117,7 +121,9 @@ int main(int argc, char **argv) {
   }
   s.events = mp_events_start(&s);
   s.adapters = mp_adapters_start(&s, &c.adapters);
-  sched = mp_sched_start(&s, NULL);
+  s.workers = mp_workers_start(&s, &c.workers);
+  s.runs = mp_runs_new(&s);
+  sched = mp_sched_start(&s, mp_runs_launch_scheduled);
   mp_rpc_server_opts o = {.listen = c.listen,
                           .auth_token = *c.token ? c.token : NULL,
                           .tls_cert_file = *c.tls_cert ? c.tls_cert : NULL,
@@ -143,7 +149,9 @@ out:
    * writer (it stores what is queued), then the connections. */
   if (s.rpc) mp_rpc_server_shutdown(s.rpc);
   mp_sched_stop(sched);
+  mp_runs_stop(s.runs);
   mp_adapters_stop(s.adapters);
+  mp_workers_stop(s.workers);
   mp_events_stop(s.events);
   mp_rpc_server_free(s.rpc);
   mp_bus_close(s.bus);

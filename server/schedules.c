@@ -9,7 +9,7 @@
 #include "schedules.h"
 
 #define TICK_MS 1000
-#define REPLICA_TIMEOUT "10 seconds"
+#define REPLICA_TIMEOUT "6 seconds"
 
 struct mp_sched {
   mp_server *srv;

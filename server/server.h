@@ -10,6 +10,8 @@
 typedef struct mp_server mp_server;
 typedef struct mp_events mp_events;
 typedef struct mp_adapters mp_adapters;
+typedef struct mp_workers mp_workers;
+typedef struct mp_runs mp_runs;
 
 struct mp_server {
   Meshplane__V1__Meshplane_Service service; /* first: handlers get it as their service */
@@ -18,6 +20,8 @@ struct mp_server {
   mp_bus *bus;    /* NATS, or in-process when no NATS is configured */
   mp_events *events;
   mp_adapters *adapters;
+  mp_workers *workers;
+  mp_runs *runs;
   mp_rpc_server *rpc;
   char id[MP_UUID_STRLEN]; /* this replica */
   int64_t started_ms;

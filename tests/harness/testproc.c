@@ -1,7 +1,10 @@
 /* Child processes for integration tests. */
 #include "testproc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +32,14 @@ void mp_proc_dump_log(const mp_proc *p) {
   fclose(f);
 }
 
+static pid_t spawn(mp_proc *p, char **args);
+static bool wait_ready(mp_proc *p, int timeout_ms);
+
 bool mp_proc_start(mp_proc *p, const char *const *argv, int timeout_ms) {
+  return mp_proc_start_opts(p, argv, true, timeout_ms);
+}
+
+bool mp_proc_start_opts(mp_proc *p, const char *const *argv, bool ready_file, int timeout_ms) {
   memset(p, 0, sizeof *p);
   const char *base = strrchr(argv[0], '/');
   snprintf(p->name, sizeof p->name, "%s", base ? base + 1 : argv[0]);
@@ -42,12 +52,22 @@ bool mp_proc_start(mp_proc *p, const char *const *argv, int timeout_ms) {
   while (argv[argc]) argc++;
   char **args = calloc((size_t)argc + 3, sizeof *args);
   for (int i = 0; i < argc; i++) args[i] = (char *)argv[i];
-  args[argc] = "--ready-file";
-  args[argc + 1] = p->ready_file;
-  p->pid = fork();
-  if (p->pid == 0) {
+  if (ready_file) {
+    args[argc] = "--ready-file";
+    args[argc + 1] = p->ready_file;
+  }
+  p->pid = spawn(p, args);
+  free(args);
+  if (!ready_file) return true;
+  return wait_ready(p, timeout_ms);
+}
+
+static pid_t spawn(mp_proc *p, char **args) {
+  pid_t pid = fork();
+  if (pid == 0) {
     int fd = open(p->log_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
+      dup2(fd, 1);
       dup2(fd, 2);
       close(fd);
     }
@@ -55,7 +75,10 @@ bool mp_proc_start(mp_proc *p, const char *const *argv, int timeout_ms) {
     fprintf(stderr, "cannot run %s: %s\n", args[0], strerror(errno));
     _exit(127);
   }
-  free(args);
+  return pid;
+}
+
+static bool wait_ready(mp_proc *p, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
     FILE *f = fopen(p->ready_file, "r");
     if (f) {
@@ -112,4 +135,57 @@ void mp_services_cmd(const char *cmd) {
     fprintf(stderr, "services.sh %s failed\n", cmd);
     abort();
   }
+}
+
+bool mp_proc_log_value(mp_proc *p, const char *key, char *out, size_t n, int timeout_ms) {
+  size_t klen = strlen(key);
+  for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    FILE *f = fopen(p->log_file, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+      char *at = strstr(line, key);
+      if (at && at[klen] == '=') {
+        at += klen + 1;
+        size_t len = strcspn(at, " \n");
+        if (len >= n) len = n - 1;
+        memcpy(out, at, len);
+        out[len] = '\0';
+        fclose(f);
+        return true;
+      }
+    }
+    if (f) fclose(f);
+    sleep_ms(20);
+  }
+  return false;
+}
+
+int mp_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+bool mp_wait_tcp(const char *host_port, int timeout_ms) {
+  char host[128];
+  snprintf(host, sizeof host, "%s", host_port);
+  char *colon = strrchr(host, ':');
+  if (!colon) return false;
+  *colon = '\0';
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+  inet_pton(AF_INET, host, &a.sin_addr);
+  for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (ok) return true;
+    sleep_ms(20);
+  }
+  return false;
 }

@@ -4,6 +4,7 @@
 #define MESHPLANE_TESTPROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct mp_proc {
@@ -19,6 +20,16 @@ typedef struct mp_proc {
  * file that is printed if the process fails to start. Returns false on timeout or
  * early exit (after printing the log). */
 bool mp_proc_start(mp_proc *p, const char *const *argv, int timeout_ms);
+/* The same; with ready_file false nothing is appended and the call returns once the
+ * process is started (wait with mp_wait_tcp or mp_proc_log_value). stdout and stderr
+ * both go to the log file. */
+bool mp_proc_start_opts(mp_proc *p, const char *const *argv, bool ready_file, int timeout_ms);
+/* Waits up to timeout_ms for "key=value" in the process's output; copies the value. */
+bool mp_proc_log_value(mp_proc *p, const char *key, char *out, size_t n, int timeout_ms);
+/* A loopback TCP port that is free right now. */
+int mp_free_port(void);
+/* Waits until host:port (IPv4) accepts a TCP connection. */
+bool mp_wait_tcp(const char *host_port, int timeout_ms);
 /* Sends sig and waits up to timeout_ms; returns the exit status (as waitpid encodes
  * it), or -1 if it did not exit (then it is SIGKILLed). Removes the temp files. */
 int mp_proc_stop(mp_proc *p, int sig, int timeout_ms);

@@ -52,7 +52,8 @@ static void test_bootstrap(void **state) {
   for (int k = 0; k < 3; k++) {
     assert_string_equal(d[k].method, "bootstrap");
     assert_int_equal(d[k].verdict, MP_VERDICT_SLOWER);
-    assert_true(d[k].ci_low_us > 0 && d[k].ci_low_us <= d[k].delta_us && d[k].delta_us <= d[k].ci_high_us);
+    assert_true(d[k].ci_low_us > 0 && d[k].ci_low_us <= d[k].delta_us &&
+                d[k].delta_us <= d[k].ci_high_us);
   }
   assert_true(d[0].delta_pct > 20 && d[0].delta_pct < 40);
   /* The other way round it is faster. */

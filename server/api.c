@@ -14,20 +14,12 @@
     impl(MP_SERVER(svc), in, done, cd);                                                            \
   }
 
-/* Methods whose module has not landed yet answer UNIMPLEMENTED, with a message saying so. */
-#define NOT_YET(method, Req, Resp)                                                                 \
-  static void api_##method(Meshplane__V1__Meshplane_Service *svc, const Meshplane__V1__##Req *in,  \
-                           Meshplane__V1__##Resp##_Closure done, void *cd) {                       \
-    mp_rpc_fail(cd, MP_RPC_UNIMPLEMENTED,                                                          \
-                #method " is not available in this version of meshplane-server yet");              \
-  }
-
 API(create_profile, CreateProfileRequest, PerformanceProfile, mp_profiles_create)
 API(get_profile, GetProfileRequest, PerformanceProfile, mp_profiles_get)
 API(update_profile, UpdateProfileRequest, PerformanceProfile, mp_profiles_update)
 API(delete_profile, DeleteProfileRequest, DeleteProfileResponse, mp_profiles_delete)
 API(list_profiles, ListProfilesRequest, ListProfilesResponse, mp_profiles_list)
-NOT_YET(import_profile, ImportProfileRequest, PerformanceProfile)
+API(import_profile, ImportProfileRequest, PerformanceProfile, mp_profiles_import)
 API(start_run, StartRunRequest, Run, mp_runs_start)
 API(watch_run, WatchRunRequest, RunUpdate, mp_runs_watch)
 API(run_profile, RunProfileRequest, RunUpdate, mp_runs_run_profile)

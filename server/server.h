@@ -47,6 +47,9 @@ void mp_profiles_delete(mp_server *s, const Meshplane__V1__DeleteProfileRequest 
                         Meshplane__V1__DeleteProfileResponse_Closure done, void *cd);
 void mp_profiles_list(mp_server *s, const Meshplane__V1__ListProfilesRequest *in,
                       Meshplane__V1__ListProfilesResponse_Closure done, void *cd);
+/* ImportProfile from an SMP PerformanceTestConfig (smp.c). */
+void mp_profiles_import(mp_server *s, const Meshplane__V1__ImportProfileRequest *in,
+                        Meshplane__V1__PerformanceProfile_Closure done, void *cd);
 /* Loads a profile by id (or, when id is not a uuid, by name). NULL with MP_ERR_NOT_FOUND.
  * The caller frees with protobuf_c_message_free_unpacked. */
 Meshplane__V1__PerformanceProfile *mp_profile_load(mp_server *s, const char *id_or_name,

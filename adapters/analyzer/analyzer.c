@@ -11,7 +11,7 @@
 #include "analyzer_internal.h"
 
 struct mp_analyzer {
-  mp__arena arena; /* trees, resources and file names: as long as the analyzer lives */
+  mp_arena arena; /* trees, resources and file names: as long as the analyzer lives */
   char *default_ns;
   bool no_default_gateway;
   char **suppress;
@@ -141,7 +141,7 @@ typedef struct doc_sink {
   mp__res_fn fn;
 } doc_sink;
 
-static void on_doc(void *arg, mp__node *root) {
+static void on_doc(void *arg, mp_yaml_node *root) {
   doc_sink *s = arg;
   mp__resources_from_doc(&s->a->arena, root, s->file, s->a->default_ns, s->fn, s->a);
 }
@@ -172,8 +172,8 @@ mp_analyzer *mp_analyzer_new(const mp_analyzer_options *opts) {
     doc_sink s = {a, "", add_synth};
     char err[128];
     int line;
-    if (!mp__yaml_parse(&a->arena, default_gateway_yaml, sizeof(default_gateway_yaml) - 1, on_doc,
-                        &s, err, sizeof(err), &line))
+    if (!mp_yaml_parse(&a->arena, default_gateway_yaml, sizeof(default_gateway_yaml) - 1, on_doc,
+                       &s, err, sizeof(err), &line))
       abort(); /* a constant that must parse */
   }
   return a;
@@ -181,7 +181,7 @@ mp_analyzer *mp_analyzer_new(const mp_analyzer_options *opts) {
 
 void mp_analyzer_free(mp_analyzer *a) {
   if (!a) return;
-  mp__arena_free(&a->arena);
+  mp_arena_free(&a->arena);
   mp_free(a->default_ns);
   for (size_t i = 0; i < a->nsuppress; i++) mp_free(a->suppress[i]);
   mp_free(a->suppress);
@@ -194,11 +194,11 @@ void mp_analyzer_free(mp_analyzer *a) {
 mp_status mp_analyzer_add(mp_analyzer *a, const char *file, const void *data, size_t len) {
   if (!a) return mp_error_set(MP_ERR_INVALID, "mp_analyzer_add: no analyzer");
   a->files++;
-  const char *f = mp__strdup(&a->arena, file ? file : "");
+  const char *f = mp_arena_strdup(&a->arena, file ? file : "");
   doc_sink s = {a, f, add_res};
   char err[256];
   int line = 0;
-  if (mp__yaml_parse(&a->arena, data, data ? len : 0, on_doc, &s, err, sizeof(err), &line))
+  if (mp_yaml_parse(&a->arena, data, data ? len : 0, on_doc, &s, err, sizeof(err), &line))
     return MP_OK;
   char *msg = mp_asprintf("YAML syntax error: %s (line %d); documents after it were not analyzed",
                           err, line);
@@ -249,7 +249,7 @@ static bool user_has_gateway(const mp_analyzer *a) {
 static void build_ctx(const mp_analyzer *a, mp__ctx *cx) {
   size_t nsynth = user_has_gateway(a) ? 0 : a->nsynth;
   cx->nall = a->nres + nsynth;
-  cx->all = mp__alloc(cx->scratch, (cx->nall + 1) * sizeof(*cx->all));
+  cx->all = mp_arena_alloc(cx->scratch, (cx->nall + 1) * sizeof(*cx->all));
   for (size_t i = 0; i < a->nres; i++) cx->all[i] = a->res[i];
   for (size_t i = 0; i < nsynth; i++) cx->all[a->nres + i] = a->synth[i];
   for (size_t i = 0; i < cx->nall; i++) {
@@ -257,10 +257,10 @@ static void build_ctx(const mp_analyzer *a, mp__ctx *cx) {
     if (cx->all[i]->workload) cx->nworkloads++;
   }
   for (int k = 0; k < MP__K_COUNT; k++) {
-    cx->by_kind[k] = mp__alloc(cx->scratch, (cx->nkind[k] + 1) * sizeof(*cx->by_kind[k]));
+    cx->by_kind[k] = mp_arena_alloc(cx->scratch, (cx->nkind[k] + 1) * sizeof(*cx->by_kind[k]));
     cx->nkind[k] = 0;
   }
-  cx->workloads = mp__alloc(cx->scratch, (cx->nworkloads + 1) * sizeof(*cx->workloads));
+  cx->workloads = mp_arena_alloc(cx->scratch, (cx->nworkloads + 1) * sizeof(*cx->workloads));
   cx->nworkloads = 0;
   for (size_t i = 0; i < cx->nall; i++) {
     const mp__res *r = cx->all[i];
@@ -287,7 +287,7 @@ static void free_finding(mp_analyzer_finding *f) {
 
 mp_status mp_analyzer_run(mp_analyzer *a, mp_analyzer_report **out) {
   if (!a || !out) return mp_error_set(MP_ERR_INVALID, "mp_analyzer_run: no analyzer or output");
-  mp__arena scratch = {0};
+  mp_arena scratch = {0};
   mp__findings found = {0};
   mp__ctx cx = {.scratch = &scratch, .out = &found};
   build_ctx(a, &cx);
@@ -303,7 +303,7 @@ mp_status mp_analyzer_run(mp_analyzer *a, mp_analyzer_report **out) {
       mp__findings_add(&found, p->code, p->rule, p->level, p->resource, p->file, p->line,
                        p->message);
   }
-  mp__arena_free(&scratch);
+  mp_arena_free(&scratch);
 
   mp_analyzer_report *r = mp_calloc(1, sizeof(*r));
   r->files = a->files;

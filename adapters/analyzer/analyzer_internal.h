@@ -2,7 +2,7 @@
  * rules, and the rule table's types. Nothing here crosses the library boundary.
  *
  * Memory: every tree node, every resource and every string a rule builds while it runs
- * lives in an arena (mp__arena) that is freed as a whole; nothing in these structures is
+ * lives in an arena (mp_arena) that is freed as a whole; nothing in these structures is
  * freed on its own. Findings are the exception: mp__report copies what it is given. */
 #ifndef MESHPLANE_ANALYZER_INTERNAL_H
 #define MESHPLANE_ANALYZER_INTERNAL_H
@@ -12,69 +12,7 @@
 
 #include "meshplane/analyzer.h"
 #include "meshplane/base.h"
-
-/* ---- arena ------------------------------------------------------------------------ */
-
-typedef struct mp__chunk mp__chunk;
-typedef struct mp__arena {
-  mp__chunk *head;
-} mp__arena;
-
-/* Zeroed memory that lives until mp__arena_free. */
-void *mp__alloc(mp__arena *a, size_t n);
-/* Copies of strings into the arena (NUL-terminated). */
-char *mp__strndup(mp__arena *a, const char *s, size_t n);
-char *mp__strdup(mp__arena *a, const char *s);
-char *mp__printf(mp__arena *a, const char *fmt, ...) MP_PRINTF(2, 3);
-void mp__arena_free(mp__arena *a);
-
-/* ---- YAML tree -------------------------------------------------------------------- */
-
-typedef enum mp__ntype {
-  MP__NULL = 0, /* empty, ~, null, or an alias to an unknown anchor */
-  MP__SCALAR,
-  MP__MAP, /* kids alternate key, value */
-  MP__SEQ,
-} mp__ntype;
-
-typedef struct mp__node {
-  mp__ntype type;
-  int line; /* 1-based line where the node starts */
-  bool quoted;
-  const char *str; /* scalars: the value, NUL-terminated */
-  size_t n;        /* kids (a map holds 2 per pair) */
-  struct mp__node **kids;
-} mp__node;
-
-/* Called once per non-empty document with its root. */
-typedef void (*mp__doc_fn)(void *arg, mp__node *root);
-
-/* Parses a YAML stream into trees allocated from `a`, one callback per document. On a
- * syntax error returns false with a message in err and the 1-based line in *err_line; the
- * documents completed before it have been delivered. Aliases share the anchored node (no
- * copies, so "billion laughs" input stays small); an alias to an anchor that is not
- * complete yet resolves to a null node, so trees never have cycles. */
-bool mp__yaml_parse(mp__arena *a, const void *data, size_t len, mp__doc_fn fn, void *arg, char *err,
-                    size_t err_size, int *err_line);
-
-/* Accessors. All accept NULL and nodes of the wrong type, and then return NULL/0/false. */
-const mp__node *mp__get(const mp__node *map, const char *key);
-/* mp__path(n, "spec", "template", "metadata", NULL) */
-const mp__node *mp__path(const mp__node *n, ...);
-const char *mp__str(const mp__node *n); /* the text of a scalar */
-const char *mp__gets(const mp__node *map, const char *key);
-bool mp__int(const mp__node *n, long *out); /* a whole decimal integer */
-bool mp__true(const mp__node *n);           /* true / yes / on, any case */
-bool mp__is_map(const mp__node *n);
-bool mp__is_seq(const mp__node *n);
-/* Items of a sequence (0 for anything else, so `i < mp__len(n)` loops are safe on maps
- * written where lists belong), and pairs of a map. */
-size_t mp__len(const mp__node *n);
-size_t mp__npairs(const mp__node *n);
-const mp__node *mp__at(const mp__node *seq, size_t i);
-const mp__node *mp__key(const mp__node *map, size_t i);
-const mp__node *mp__val(const mp__node *map, size_t i);
-int mp__line(const mp__node *n, int fallback);
+#include "meshplane/yaml.h"
 
 /* ---- resources --------------------------------------------------------------------- */
 
@@ -115,10 +53,10 @@ typedef struct mp__res {
   const char *ident;     /* "Kind ns/name" or "Kind name" */
   const char *file;
   int line; /* metadata.name, else the document start */
-  const mp__node *root, *meta, *spec, *labels, *annotations;
+  const mp_yaml_node *root, *meta, *spec, *labels, *annotations;
   /* Pods and workload controllers: the pod (template) they run. */
   bool workload;
-  const mp__node *pod_meta, *pod_labels, *pod_annotations, *pod_spec;
+  const mp_yaml_node *pod_meta, *pod_labels, *pod_annotations, *pod_spec;
   bool synthetic; /* the assumed istio-system ingress gateway: never reported on */
 } mp__res;
 
@@ -147,7 +85,7 @@ typedef struct mp__ctx {
   size_t nkind[MP__K_COUNT];
   const mp__res **workloads; /* Pods and controllers, the assumed gateway included */
   size_t nworkloads;
-  mp__arena *scratch; /* freed after the run */
+  mp_arena *scratch; /* freed after the run */
   const struct mp__rule *rule;
   mp__findings *out;
 } mp__ctx;
@@ -174,7 +112,7 @@ void mp__findings_clear(mp__findings *f);
 
 /* Builds resources from one document root into `out` (List items expanded). */
 typedef void (*mp__res_fn)(void *arg, mp__res *r);
-void mp__resources_from_doc(mp__arena *a, const mp__node *root, const char *file,
+void mp__resources_from_doc(mp_arena *a, const mp_yaml_node *root, const char *file,
                             const char *default_ns, mp__res_fn fn, void *arg);
 bool mp__kind_is_workload(mp__kind k);
 
@@ -184,19 +122,19 @@ const mp__res *mp__find(const mp__ctx *cx, mp__kind k, const char *ns, const cha
 bool mp__ns_known(const mp__ctx *cx, const char *ns);
 
 /* Every key=value of `selector` (a map) is in `labels`. An empty or absent selector
- * matches everything; callers that treat it otherwise check mp__len first. */
-bool mp__labels_match(const mp__node *selector, const mp__node *labels);
+ * matches everything; callers that treat it otherwise check mp_yaml_len first. */
+bool mp__labels_match(const mp_yaml_node *selector, const mp_yaml_node *labels);
 /* "k1=v1,k2=v2", keys sorted (like Kubernetes selector strings). Scratch memory. */
-const char *mp__selector_str(mp__ctx *cx, const mp__node *selector);
+const char *mp__selector_str(mp__ctx *cx, const mp_yaml_node *selector);
 /* Workloads in `ns` (NULL: any) whose pod labels the selector matches. */
-size_t mp__count_selected(const mp__ctx *cx, const char *ns, const mp__node *selector);
+size_t mp__count_selected(const mp__ctx *cx, const char *ns, const mp_yaml_node *selector);
 
 /* The containers (not init containers) of a workload, or NULL. */
-const mp__node *mp__containers(const mp__res *w);
-bool mp__is_proxy_container(const mp__node *c);
+const mp_yaml_node *mp__containers(const mp__res *w);
+bool mp__is_proxy_container(const mp_yaml_node *c);
 /* The port a Service port reaches in a workload: targetPort as a number, a named
  * targetPort resolved through the containers' ports, or `port` when neither is set. */
-bool mp__target_port(const mp__node *svc_port, const mp__res *w, long *out);
+bool mp__target_port(const mp_yaml_node *svc_port, const mp__res *w, long *out);
 
 /* Istio host helpers. "reviews" in ns "prod" becomes reviews.prod.svc.cluster.local;
  * names with a dot and wildcards are kept. Scratch memory. */

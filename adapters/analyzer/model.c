@@ -90,60 +90,60 @@ bool mp__kind_is_workload(mp__kind k) {
   }
 }
 
-static void one_resource(mp__arena *a, const mp__node *root, const char *file,
+static void one_resource(mp_arena *a, const mp_yaml_node *root, const char *file,
                          const char *default_ns, mp__res_fn fn, void *arg) {
-  const char *kind = mp__gets(root, "kind");
-  const char *api = mp__gets(root, "apiVersion");
-  mp__res *r = mp__alloc(a, sizeof(*r));
+  const char *kind = mp_yaml_gets(root, "kind");
+  const char *api = mp_yaml_gets(root, "apiVersion");
+  mp__res *r = mp_arena_alloc(a, sizeof(*r));
   r->root = root;
   r->file = file;
   r->kind_name = kind ? kind : "";
   const char *slash = api ? strchr(api, '/') : NULL;
-  r->group = slash ? mp__strndup(a, api, (size_t)(slash - api)) : "";
+  r->group = slash ? mp_arena_strndup(a, api, (size_t)(slash - api)) : "";
   r->kind = classify(r->kind_name, r->group, api != NULL);
-  r->meta = mp__get(root, "metadata");
-  r->spec = mp__get(root, "spec");
-  r->labels = mp__get(r->meta, "labels");
-  r->annotations = mp__get(r->meta, "annotations");
-  const mp__node *name = mp__get(r->meta, "name");
-  r->name = mp__str(name) ? mp__str(name) : "";
-  r->line = mp__line(name, mp__line(mp__get(root, "kind"), root->line));
-  const char *ns = mp__gets(r->meta, "namespace");
+  r->meta = mp_yaml_get(root, "metadata");
+  r->spec = mp_yaml_get(root, "spec");
+  r->labels = mp_yaml_get(r->meta, "labels");
+  r->annotations = mp_yaml_get(r->meta, "annotations");
+  const mp_yaml_node *name = mp_yaml_get(r->meta, "name");
+  r->name = mp_yaml_str(name) ? mp_yaml_str(name) : "";
+  r->line = mp_yaml_line(name, mp_yaml_line(mp_yaml_get(root, "kind"), root->line));
+  const char *ns = mp_yaml_gets(r->meta, "namespace");
   if (is_cluster_kind(r->kind_name))
     r->ns = "";
   else
     r->ns = ns && *ns ? ns : default_ns;
   const char *shown = *r->name ? r->name : "(unnamed)";
-  r->ident =
-      *r->ns ? mp__printf(a, "%s %s/%s", *r->kind_name ? r->kind_name : "(no kind)", r->ns, shown)
-             : mp__printf(a, "%s %s", r->kind_name, shown);
+  r->ident = *r->ns ? mp_arena_printf(a, "%s %s/%s", *r->kind_name ? r->kind_name : "(no kind)",
+                                      r->ns, shown)
+                    : mp_arena_printf(a, "%s %s", r->kind_name, shown);
   if (mp__kind_is_workload(r->kind)) {
     r->workload = true;
     if (r->kind == MP__K_POD) {
       r->pod_meta = r->meta;
       r->pod_spec = r->spec;
     } else {
-      const mp__node *tmpl = r->kind == MP__K_CRONJOB
-                                 ? mp__path(r->spec, "jobTemplate", "spec", "template", NULL)
-                                 : mp__get(r->spec, "template");
-      r->pod_meta = mp__get(tmpl, "metadata");
-      r->pod_spec = mp__get(tmpl, "spec");
+      const mp_yaml_node *tmpl =
+          r->kind == MP__K_CRONJOB ? mp_yaml_path(r->spec, "jobTemplate", "spec", "template", NULL)
+                                   : mp_yaml_get(r->spec, "template");
+      r->pod_meta = mp_yaml_get(tmpl, "metadata");
+      r->pod_spec = mp_yaml_get(tmpl, "spec");
     }
-    r->pod_labels = mp__get(r->pod_meta, "labels");
-    r->pod_annotations = mp__get(r->pod_meta, "annotations");
+    r->pod_labels = mp_yaml_get(r->pod_meta, "labels");
+    r->pod_annotations = mp_yaml_get(r->pod_meta, "annotations");
   }
   fn(arg, r);
 }
 
-void mp__resources_from_doc(mp__arena *a, const mp__node *root, const char *file,
+void mp__resources_from_doc(mp_arena *a, const mp_yaml_node *root, const char *file,
                             const char *default_ns, mp__res_fn fn, void *arg) {
-  if (!mp__is_map(root)) return; /* not a resource: ignored */
-  const char *kind = mp__gets(root, "kind");
-  const mp__node *items = mp__get(root, "items");
-  if (kind && strcmp(kind, "List") == 0 && mp__is_seq(items)) {
-    for (size_t i = 0; i < mp__len(items); i++)
-      if (mp__is_map(mp__at(items, i)))
-        one_resource(a, mp__at(items, i), file, default_ns, fn, arg);
+  if (!mp_yaml_is_map(root)) return; /* not a resource: ignored */
+  const char *kind = mp_yaml_gets(root, "kind");
+  const mp_yaml_node *items = mp_yaml_get(root, "items");
+  if (kind && strcmp(kind, "List") == 0 && mp_yaml_is_seq(items)) {
+    for (size_t i = 0; i < mp_yaml_len(items); i++)
+      if (mp_yaml_is_map(mp_yaml_at(items, i)))
+        one_resource(a, mp_yaml_at(items, i), file, default_ns, fn, arg);
     return;
   }
   one_resource(a, root, file, default_ns, fn, arg);
@@ -175,12 +175,12 @@ bool mp__ns_known(const mp__ctx *cx, const char *ns) {
 
 /* ---- labels and selectors --------------------------------------------------------------- */
 
-bool mp__labels_match(const mp__node *selector, const mp__node *labels) {
-  for (size_t i = 0; i < mp__npairs(selector); i++) {
-    const char *k = mp__str(mp__key(selector, i));
-    const char *want = mp__str(mp__val(selector, i));
+bool mp__labels_match(const mp_yaml_node *selector, const mp_yaml_node *labels) {
+  for (size_t i = 0; i < mp_yaml_npairs(selector); i++) {
+    const char *k = mp_yaml_str(mp_yaml_key(selector, i));
+    const char *want = mp_yaml_str(mp_yaml_val(selector, i));
     if (!k) return false;
-    const char *have = mp__gets(labels, k);
+    const char *have = mp_yaml_gets(labels, k);
     if (!have || strcmp(have, want ? want : "") != 0) return false;
   }
   return true;
@@ -190,13 +190,14 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-const char *mp__selector_str(mp__ctx *cx, const mp__node *selector) {
-  size_t n = mp__npairs(selector);
+const char *mp__selector_str(mp__ctx *cx, const mp_yaml_node *selector) {
+  size_t n = mp_yaml_npairs(selector);
   if (n == 0) return "";
-  const char **pairs = mp__alloc(cx->scratch, n * sizeof(*pairs));
+  const char **pairs = mp_arena_alloc(cx->scratch, n * sizeof(*pairs));
   for (size_t i = 0; i < n; i++) {
-    const char *k = mp__str(mp__key(selector, i)), *v = mp__str(mp__val(selector, i));
-    pairs[i] = mp__printf(cx->scratch, "%s=%s", k ? k : "", v ? v : "");
+    const char *k = mp_yaml_str(mp_yaml_key(selector, i)),
+               *v = mp_yaml_str(mp_yaml_val(selector, i));
+    pairs[i] = mp_arena_printf(cx->scratch, "%s=%s", k ? k : "", v ? v : "");
   }
   qsort(pairs, n, sizeof(*pairs), cmp_str);
   mp_buf b = {0};
@@ -204,12 +205,12 @@ const char *mp__selector_str(mp__ctx *cx, const mp__node *selector) {
     if (i) mp_buf_puts(&b, ",");
     mp_buf_puts(&b, pairs[i]);
   }
-  const char *s = mp__strdup(cx->scratch, b.data);
+  const char *s = mp_arena_strdup(cx->scratch, b.data);
   mp_buf_free(&b);
   return s;
 }
 
-size_t mp__count_selected(const mp__ctx *cx, const char *ns, const mp__node *selector) {
+size_t mp__count_selected(const mp__ctx *cx, const char *ns, const mp_yaml_node *selector) {
   size_t n = 0;
   for (size_t i = 0; i < cx->nworkloads; i++) {
     const mp__res *w = cx->workloads[i];
@@ -221,26 +222,28 @@ size_t mp__count_selected(const mp__ctx *cx, const char *ns, const mp__node *sel
 
 /* ---- containers and ports ----------------------------------------------------------------- */
 
-const mp__node *mp__containers(const mp__res *w) { return mp__get(w->pod_spec, "containers"); }
+const mp_yaml_node *mp__containers(const mp__res *w) {
+  return mp_yaml_get(w->pod_spec, "containers");
+}
 
-bool mp__is_proxy_container(const mp__node *c) {
-  const char *name = mp__gets(c, "name");
+bool mp__is_proxy_container(const mp_yaml_node *c) {
+  const char *name = mp_yaml_gets(c, "name");
   return name && (strcmp(name, "istio-proxy") == 0 || strcmp(name, "linkerd-proxy") == 0);
 }
 
-bool mp__target_port(const mp__node *svc_port, const mp__res *w, long *out) {
-  const mp__node *tp = mp__get(svc_port, "targetPort");
-  if (mp__int(tp, out) && *out > 0) return true;
-  const char *named = mp__str(tp);
-  if (!named || !*named) return mp__int(mp__get(svc_port, "port"), out);
+bool mp__target_port(const mp_yaml_node *svc_port, const mp__res *w, long *out) {
+  const mp_yaml_node *tp = mp_yaml_get(svc_port, "targetPort");
+  if (mp_yaml_int(tp, out) && *out > 0) return true;
+  const char *named = mp_yaml_str(tp);
+  if (!named || !*named) return mp_yaml_int(mp_yaml_get(svc_port, "port"), out);
   if (!w) return false;
-  const mp__node *cs = mp__containers(w);
-  for (size_t i = 0; i < mp__len(cs); i++) {
-    const mp__node *ports = mp__get(mp__at(cs, i), "ports");
-    for (size_t j = 0; j < mp__len(ports); j++) {
-      const char *pn = mp__gets(mp__at(ports, j), "name");
+  const mp_yaml_node *cs = mp__containers(w);
+  for (size_t i = 0; i < mp_yaml_len(cs); i++) {
+    const mp_yaml_node *ports = mp_yaml_get(mp_yaml_at(cs, i), "ports");
+    for (size_t j = 0; j < mp_yaml_len(ports); j++) {
+      const char *pn = mp_yaml_gets(mp_yaml_at(ports, j), "name");
       if (pn && strcmp(pn, named) == 0)
-        return mp__int(mp__get(mp__at(ports, j), "containerPort"), out);
+        return mp_yaml_int(mp_yaml_get(mp_yaml_at(ports, j), "containerPort"), out);
     }
   }
   return false;
@@ -251,7 +254,7 @@ bool mp__target_port(const mp__node *svc_port, const mp__res *w, long *out) {
 const char *mp__fqdn(mp__ctx *cx, const char *ns, const char *host) {
   if (!host) return "";
   if (host[0] == '*' || strchr(host, '.')) return host;
-  return mp__printf(cx->scratch, "%s.%s.svc.cluster.local", host, ns);
+  return mp_arena_printf(cx->scratch, "%s.%s.svc.cluster.local", host, ns);
 }
 
 static bool ends_with_ci(const char *s, const char *suffix) {
@@ -284,10 +287,10 @@ const mp__res *mp__service_for_fqdn(const mp__ctx *cx, const char *fqdn) {
 
 /* ServiceEntry exportTo: absent or "*" is everywhere, "." its own namespace. */
 static bool se_visible(const mp__res *se, const char *from_ns) {
-  const mp__node *exp = mp__get(se->spec, "exportTo");
-  if (mp__len(exp) == 0) return true;
-  for (size_t i = 0; i < mp__len(exp); i++) {
-    const char *e = mp__str(mp__at(exp, i));
+  const mp_yaml_node *exp = mp_yaml_get(se->spec, "exportTo");
+  if (mp_yaml_len(exp) == 0) return true;
+  for (size_t i = 0; i < mp_yaml_len(exp); i++) {
+    const char *e = mp_yaml_str(mp_yaml_at(exp, i));
     if (!e) continue;
     if (strcmp(e, "*") == 0) return true;
     if (strcmp(e, ".") == 0 ? strcmp(se->ns, from_ns) == 0 : strcmp(e, from_ns) == 0) return true;
@@ -299,9 +302,9 @@ const mp__res *mp__serviceentry_for(const mp__ctx *cx, const char *from_ns, cons
   for (size_t i = 0; i < cx->nkind[MP__K_SERVICEENTRY]; i++) {
     const mp__res *se = cx->by_kind[MP__K_SERVICEENTRY][i];
     if (!se_visible(se, from_ns)) continue;
-    const mp__node *hosts = mp__get(se->spec, "hosts");
-    for (size_t j = 0; j < mp__len(hosts); j++) {
-      const char *h = mp__str(mp__at(hosts, j));
+    const mp_yaml_node *hosts = mp_yaml_get(se->spec, "hosts");
+    for (size_t j = 0; j < mp_yaml_len(hosts); j++) {
+      const char *h = mp_yaml_str(mp_yaml_at(hosts, j));
       if (!h) continue;
       /* Short ServiceEntry hosts are qualified with the entry's own namespace. */
       bool wildcard = h[0] == '*';
@@ -331,21 +334,21 @@ bool mp__is_system_ns(const char *ns) {
 int mp__istio_ns_injection(const mp__ctx *cx, const char *ns) {
   const mp__res *n = mp__find(cx, MP__K_NAMESPACE, NULL, ns);
   if (!n) return -1;
-  const char *legacy = mp__gets(n->labels, "istio-injection");
+  const char *legacy = mp_yaml_gets(n->labels, "istio-injection");
   if (legacy) return strcmp(legacy, "enabled") == 0;
-  return mp__get(n->labels, "istio.io/rev") != NULL;
+  return mp_yaml_get(n->labels, "istio.io/rev") != NULL;
 }
 
 bool mp__istio_in_mesh(const mp__ctx *cx, const mp__res *w) {
   if (w->synthetic) return true; /* the gateway runs a proxy */
-  const mp__node *cs = mp__containers(w);
-  for (size_t i = 0; i < mp__len(cs); i++) {
-    const char *name = mp__gets(mp__at(cs, i), "name");
+  const mp_yaml_node *cs = mp__containers(w);
+  for (size_t i = 0; i < mp_yaml_len(cs); i++) {
+    const char *name = mp_yaml_gets(mp_yaml_at(cs, i), "name");
     if (name && strcmp(name, "istio-proxy") == 0) return true;
   }
   /* The pod's own label, then its annotation, decide before the namespace does. */
-  const char *v = mp__gets(w->pod_labels, "sidecar.istio.io/inject");
-  if (!v) v = mp__gets(w->pod_annotations, "sidecar.istio.io/inject");
+  const char *v = mp_yaml_gets(w->pod_labels, "sidecar.istio.io/inject");
+  if (!v) v = mp_yaml_gets(w->pod_annotations, "sidecar.istio.io/inject");
   if (v) return strcmp(v, "true") == 0;
   return mp__istio_ns_injection(cx, w->ns) == 1;
 }

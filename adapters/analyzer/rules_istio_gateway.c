@@ -13,20 +13,21 @@ void mp__rule_ist0101_gateway_selector(mp__ctx *cx) {
   size_t n;
   const mp__res **gws = mp__list(cx, MP__K_GATEWAY, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *sel = mp__get(gws[i]->spec, "selector");
+    const mp_yaml_node *sel = mp_yaml_get(gws[i]->spec, "selector");
     /* Gateways select workloads in every namespace, as Istio does by default. */
     if (mp__count_selected(cx, NULL, sel) > 0) continue;
-    mp__report(cx, gws[i], mp__line(sel, 0),
+    mp__report(cx, gws[i], mp_yaml_line(sel, 0),
                "No workload carries the labels %s that this Gateway selects, so no proxy "
                "serves it",
-               mp__npairs(sel) ? mp__selector_str(cx, sel) : "(any)");
+               mp_yaml_npairs(sel) ? mp__selector_str(cx, sel) : "(any)");
   }
 }
 
-static bool server_hosts_overlap(const mp__node *a, const mp__node *b) {
-  for (size_t i = 0; i < mp__len(a); i++)
-    for (size_t j = 0; j < mp__len(b); j++)
-      if (mp__hosts_match(mp__str(mp__at(a, i)), mp__str(mp__at(b, j)))) return true;
+static bool server_hosts_overlap(const mp_yaml_node *a, const mp_yaml_node *b) {
+  for (size_t i = 0; i < mp_yaml_len(a); i++)
+    for (size_t j = 0; j < mp_yaml_len(b); j++)
+      if (mp__hosts_match(mp_yaml_str(mp_yaml_at(a, i)), mp_yaml_str(mp_yaml_at(b, j))))
+        return true;
   return false;
 }
 
@@ -34,23 +35,25 @@ void mp__rule_ist0145(mp__ctx *cx) {
   size_t n;
   const mp__res **gws = mp__list(cx, MP__K_GATEWAY, &n);
   for (size_t i = 0; i < n; i++) {
-    const char *sel = mp__selector_str(cx, mp__get(gws[i]->spec, "selector"));
-    const mp__node *servers = mp__get(gws[i]->spec, "servers");
-    for (size_t s = 0; s < mp__len(servers); s++) {
-      const mp__node *srv = mp__at(servers, s);
-      const mp__node *pn = mp__path(srv, "port", "number", NULL);
+    const char *sel = mp__selector_str(cx, mp_yaml_get(gws[i]->spec, "selector"));
+    const mp_yaml_node *servers = mp_yaml_get(gws[i]->spec, "servers");
+    for (size_t s = 0; s < mp_yaml_len(servers); s++) {
+      const mp_yaml_node *srv = mp_yaml_at(servers, s);
+      const mp_yaml_node *pn = mp_yaml_path(srv, "port", "number", NULL);
       long port;
-      if (!mp__int(pn, &port)) continue;
+      if (!mp_yaml_int(pn, &port)) continue;
       mp_buf others = {0};
       for (size_t j = 0; j < n; j++) {
-        if (j == i || strcmp(sel, mp__selector_str(cx, mp__get(gws[j]->spec, "selector"))) != 0)
+        if (j == i || strcmp(sel, mp__selector_str(cx, mp_yaml_get(gws[j]->spec, "selector"))) != 0)
           continue;
-        const mp__node *theirs = mp__get(gws[j]->spec, "servers");
-        for (size_t t = 0; t < mp__len(theirs); t++) {
+        const mp_yaml_node *theirs = mp_yaml_get(gws[j]->spec, "servers");
+        for (size_t t = 0; t < mp_yaml_len(theirs); t++) {
           long p2;
-          if (!mp__int(mp__path(mp__at(theirs, t), "port", "number", NULL), &p2) || p2 != port)
+          if (!mp_yaml_int(mp_yaml_path(mp_yaml_at(theirs, t), "port", "number", NULL), &p2) ||
+              p2 != port)
             continue;
-          if (!server_hosts_overlap(mp__get(srv, "hosts"), mp__get(mp__at(theirs, t), "hosts")))
+          if (!server_hosts_overlap(mp_yaml_get(srv, "hosts"),
+                                    mp_yaml_get(mp_yaml_at(theirs, t), "hosts")))
             continue;
           mp_buf_printf(&others, "%s%s/%s", others.len ? ", " : "", gws[j]->ns, gws[j]->name);
           break;
@@ -58,10 +61,10 @@ void mp__rule_ist0145(mp__ctx *cx) {
       }
       if (others.len) {
         mp_buf hosts = {0};
-        const mp__node *hs = mp__get(srv, "hosts");
-        for (size_t h = 0; h < mp__len(hs); h++)
+        const mp_yaml_node *hs = mp_yaml_get(srv, "hosts");
+        for (size_t h = 0; h < mp_yaml_len(hs); h++)
           mp_buf_printf(&hosts, "%s%s", hosts.len ? ", " : "",
-                        mp__str(mp__at(hs, h)) ? mp__str(mp__at(hs, h)) : "?");
+                        mp_yaml_str(mp_yaml_at(hs, h)) ? mp_yaml_str(mp_yaml_at(hs, h)) : "?");
         mp__report(cx, gws[i], pn->line,
                    "Port %ld for hosts [%s] on workloads %s is also claimed by Gateway %s; the "
                    "same selector, port and host must be defined once",
@@ -74,27 +77,27 @@ void mp__rule_ist0145(mp__ctx *cx) {
 }
 
 static bool service_has_port(const mp__res *svc, long port) {
-  const mp__node *ports = mp__get(svc->spec, "ports");
-  for (size_t i = 0; i < mp__len(ports); i++) {
-    const mp__node *p = mp__at(ports, i);
-    const char *proto = mp__gets(p, "protocol");
+  const mp_yaml_node *ports = mp_yaml_get(svc->spec, "ports");
+  for (size_t i = 0; i < mp_yaml_len(ports); i++) {
+    const mp_yaml_node *p = mp_yaml_at(ports, i);
+    const char *proto = mp_yaml_gets(p, "protocol");
     long have;
     if (proto && strcasecmp(proto, "TCP") != 0) continue; /* unset means TCP */
-    if (mp__int(mp__get(p, "port"), &have) && have == port) return true;
+    if (mp_yaml_int(mp_yaml_get(p, "port"), &have) && have == port) return true;
   }
   return false;
 }
 
 /* Whether any Service in front of a workload the gateway selects exposes `port`. */
-static bool gateway_port_exposed(const mp__ctx *cx, const mp__node *sel, long port) {
+static bool gateway_port_exposed(const mp__ctx *cx, const mp_yaml_node *sel, long port) {
   size_t n;
   const mp__res **svcs = mp__list(cx, MP__K_SERVICE, &n);
   for (size_t w = 0; w < cx->nworkloads; w++) {
     const mp__res *pod = cx->workloads[w];
     if (!mp__labels_match(sel, pod->pod_labels)) continue;
     for (size_t i = 0; i < n; i++) {
-      const mp__node *ssel = mp__get(svcs[i]->spec, "selector");
-      if (strcmp(svcs[i]->ns, pod->ns) != 0 || mp__npairs(ssel) == 0) continue;
+      const mp_yaml_node *ssel = mp_yaml_get(svcs[i]->spec, "selector");
+      if (strcmp(svcs[i]->ns, pod->ns) != 0 || mp_yaml_npairs(ssel) == 0) continue;
       if (mp__labels_match(ssel, pod->pod_labels) && service_has_port(svcs[i], port)) return true;
     }
   }
@@ -105,17 +108,17 @@ void mp__rule_ist0162(mp__ctx *cx) {
   size_t n;
   const mp__res **gws = mp__list(cx, MP__K_GATEWAY, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *sel = mp__get(gws[i]->spec, "selector");
+    const mp_yaml_node *sel = mp_yaml_get(gws[i]->spec, "selector");
     if (mp__count_selected(cx, NULL, sel) == 0) continue; /* IST0101 reports that */
-    const mp__node *servers = mp__get(gws[i]->spec, "servers");
-    for (size_t s = 0; s < mp__len(servers); s++) {
-      const mp__node *pn = mp__path(mp__at(servers, s), "port", "number", NULL);
+    const mp_yaml_node *servers = mp_yaml_get(gws[i]->spec, "servers");
+    for (size_t s = 0; s < mp_yaml_len(servers); s++) {
+      const mp_yaml_node *pn = mp_yaml_path(mp_yaml_at(servers, s), "port", "number", NULL);
       long port;
-      if (!mp__int(pn, &port) || gateway_port_exposed(cx, sel, port)) continue;
+      if (!mp_yaml_int(pn, &port) || gateway_port_exposed(cx, sel, port)) continue;
       mp__report(cx, gws[i], pn->line,
                  "Port %ld is not exposed by any Service in front of the gateway workloads "
                  "(%s); traffic to it through the Service cannot arrive",
-                 port, mp__npairs(sel) ? mp__selector_str(cx, sel) : "(any)");
+                 port, mp_yaml_npairs(sel) ? mp__selector_str(cx, sel) : "(any)");
     }
   }
 }
@@ -124,12 +127,13 @@ void mp__rule_ist0162(mp__ctx *cx) {
 
 /* SIMPLE or MUTUAL origination that checks nothing: no caCertificates, no credentialName
  * (which carries a ca.crt), and no explicit insecureSkipVerify. */
-static const mp__node *unverified_tls(const mp__node *tls) {
-  const mp__node *mode = mp__get(tls, "mode");
-  const char *m = mp__str(mode);
+static const mp_yaml_node *unverified_tls(const mp_yaml_node *tls) {
+  const mp_yaml_node *mode = mp_yaml_get(tls, "mode");
+  const char *m = mp_yaml_str(mode);
   if (!m || (strcmp(m, "SIMPLE") != 0 && strcmp(m, "MUTUAL") != 0)) return NULL;
-  const char *ca = mp__gets(tls, "caCertificates"), *cred = mp__gets(tls, "credentialName");
-  if ((ca && *ca) || (cred && *cred) || mp__true(mp__get(tls, "insecureSkipVerify"))) return NULL;
+  const char *ca = mp_yaml_gets(tls, "caCertificates"), *cred = mp_yaml_gets(tls, "credentialName");
+  if ((ca && *ca) || (cred && *cred) || mp_yaml_true(mp_yaml_get(tls, "insecureSkipVerify")))
+    return NULL;
   return mode;
 }
 
@@ -137,9 +141,10 @@ void mp__rule_ist0128(mp__ctx *cx) {
   size_t n;
   const mp__res **drs = mp__list(cx, MP__K_DESTINATIONRULE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *mode = unverified_tls(mp__path(drs[i]->spec, "trafficPolicy", "tls", NULL));
+    const mp_yaml_node *mode =
+        unverified_tls(mp_yaml_path(drs[i]->spec, "trafficPolicy", "tls", NULL));
     if (!mode) continue;
-    const char *host = mp__gets(drs[i]->spec, "host");
+    const char *host = mp_yaml_gets(drs[i]->spec, "host");
     mp__report(cx, drs[i], mode->line,
                "TLS mode %s to host %s has no caCertificates, so the server's certificate is "
                "never verified; add caCertificates (or credentialName)",
@@ -151,12 +156,13 @@ void mp__rule_ist0129(mp__ctx *cx) {
   size_t n;
   const mp__res **drs = mp__list(cx, MP__K_DESTINATIONRULE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *pls = mp__path(drs[i]->spec, "trafficPolicy", "portLevelSettings", NULL);
-    for (size_t j = 0; j < mp__len(pls); j++) {
-      const mp__node *mode = unverified_tls(mp__get(mp__at(pls, j), "tls"));
+    const mp_yaml_node *pls =
+        mp_yaml_path(drs[i]->spec, "trafficPolicy", "portLevelSettings", NULL);
+    for (size_t j = 0; j < mp_yaml_len(pls); j++) {
+      const mp_yaml_node *mode = unverified_tls(mp_yaml_get(mp_yaml_at(pls, j), "tls"));
       if (!mode) continue;
-      const char *host = mp__gets(drs[i]->spec, "host");
-      const char *port = mp__str(mp__path(mp__at(pls, j), "port", "number", NULL));
+      const char *host = mp_yaml_gets(drs[i]->spec, "host");
+      const char *port = mp_yaml_str(mp_yaml_path(mp_yaml_at(pls, j), "port", "number", NULL));
       mp__report(cx, drs[i], mode->line,
                  "TLS mode %s to host %s port %s has no caCertificates, so the server's "
                  "certificate is never verified on that port",
@@ -167,8 +173,8 @@ void mp__rule_ist0129(mp__ctx *cx) {
 
 /* ---- IST0173 ------------------------------------------------------------------------------ */
 
-static bool subset_selects(const mp__ctx *cx, const char *ns, const mp__node *base,
-                           const mp__node *labels) {
+static bool subset_selects(const mp__ctx *cx, const char *ns, const mp_yaml_node *base,
+                           const mp_yaml_node *labels) {
   for (size_t w = 0; w < cx->nworkloads; w++) {
     const mp__res *pod = cx->workloads[w];
     if (strcmp(pod->ns, ns) != 0) continue;
@@ -182,32 +188,32 @@ void mp__rule_ist0173(mp__ctx *cx) {
   size_t n;
   const mp__res **drs = mp__list(cx, MP__K_DESTINATIONRULE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *subsets = mp__get(drs[i]->spec, "subsets");
-    const char *host = mp__gets(drs[i]->spec, "host");
-    if (!host || mp__len(subsets) == 0) continue;
+    const mp_yaml_node *subsets = mp_yaml_get(drs[i]->spec, "subsets");
+    const char *host = mp_yaml_gets(drs[i]->spec, "host");
+    if (!host || mp_yaml_len(subsets) == 0) continue;
     /* Pods behind the host: a Service's selector, or a ServiceEntry's workloadSelector.
      * Unknown hosts and external ServiceEntries have no pods to look at. */
     const char *fqdn = mp__fqdn(cx, drs[i]->ns, host);
     const mp__res *target = mp__service_for_fqdn(cx, fqdn);
-    const mp__node *base = NULL;
+    const mp_yaml_node *base = NULL;
     if (target) {
-      base = mp__get(target->spec, "selector");
+      base = mp_yaml_get(target->spec, "selector");
     } else {
       target = mp__serviceentry_for(cx, drs[i]->ns, fqdn);
-      base = mp__path(target ? target->spec : NULL, "workloadSelector", "labels", NULL);
+      base = mp_yaml_path(target ? target->spec : NULL, "workloadSelector", "labels", NULL);
       if (!base) continue;
     }
-    for (size_t j = 0; j < mp__len(subsets); j++) {
-      const mp__node *sub = mp__at(subsets, j);
-      const mp__node *labels = mp__get(sub, "labels");
+    for (size_t j = 0; j < mp_yaml_len(subsets); j++) {
+      const mp_yaml_node *sub = mp_yaml_at(subsets, j);
+      const mp_yaml_node *labels = mp_yaml_get(sub, "labels");
       if (subset_selects(cx, target->ns, base, labels)) continue;
-      const mp__node *name = mp__get(sub, "name");
-      mp__report(cx, drs[i], mp__line(name, sub->line),
+      const mp_yaml_node *name = mp_yaml_get(sub, "name");
+      mp__report(cx, drs[i], mp_yaml_line(name, sub->line),
                  "Subset %s (labels %s) selects no pod behind %s %s/%s; requests routed to it "
                  "fail with 503 UH (no healthy upstream)",
-                 mp__str(name) ? mp__str(name) : "?",
-                 mp__npairs(labels) ? mp__selector_str(cx, labels) : "(none)", target->kind_name,
-                 target->ns, target->name);
+                 mp_yaml_str(name) ? mp_yaml_str(name) : "?",
+                 mp_yaml_npairs(labels) ? mp__selector_str(cx, labels) : "(none)",
+                 target->kind_name, target->ns, target->name);
     }
   }
 }

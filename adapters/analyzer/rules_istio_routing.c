@@ -9,26 +9,26 @@
 
 /* ---- shared walking ------------------------------------------------------------------- */
 
-typedef void (*dest_fn)(mp__ctx *cx, const mp__res *vs, const mp__node *dest, void *arg);
+typedef void (*dest_fn)(mp__ctx *cx, const mp__res *vs, const mp_yaml_node *dest, void *arg);
 
 /* Calls fn for every route destination (http, tcp, tls) and every http mirror. */
 static void each_destination(mp__ctx *cx, const mp__res *vs, dest_fn fn, void *arg) {
   static const char *const sections[] = {"http", "tcp", "tls"};
   for (size_t s = 0; s < MP_ARRAY_LEN(sections); s++) {
-    const mp__node *rules = mp__get(vs->spec, sections[s]);
-    for (size_t i = 0; i < mp__len(rules); i++) {
-      const mp__node *rule = mp__at(rules, i);
-      const mp__node *routes = mp__get(rule, "route");
-      for (size_t j = 0; j < mp__len(routes); j++) {
-        const mp__node *d = mp__get(mp__at(routes, j), "destination");
-        if (mp__is_map(d)) fn(cx, vs, d, arg);
+    const mp_yaml_node *rules = mp_yaml_get(vs->spec, sections[s]);
+    for (size_t i = 0; i < mp_yaml_len(rules); i++) {
+      const mp_yaml_node *rule = mp_yaml_at(rules, i);
+      const mp_yaml_node *routes = mp_yaml_get(rule, "route");
+      for (size_t j = 0; j < mp_yaml_len(routes); j++) {
+        const mp_yaml_node *d = mp_yaml_get(mp_yaml_at(routes, j), "destination");
+        if (mp_yaml_is_map(d)) fn(cx, vs, d, arg);
       }
       if (s != 0) continue;
-      if (mp__is_map(mp__get(rule, "mirror"))) fn(cx, vs, mp__get(rule, "mirror"), arg);
-      const mp__node *mirrors = mp__get(rule, "mirrors");
-      for (size_t j = 0; j < mp__len(mirrors); j++) {
-        const mp__node *d = mp__get(mp__at(mirrors, j), "destination");
-        if (mp__is_map(d)) fn(cx, vs, d, arg);
+      if (mp_yaml_is_map(mp_yaml_get(rule, "mirror"))) fn(cx, vs, mp_yaml_get(rule, "mirror"), arg);
+      const mp_yaml_node *mirrors = mp_yaml_get(rule, "mirrors");
+      for (size_t j = 0; j < mp_yaml_len(mirrors); j++) {
+        const mp_yaml_node *d = mp_yaml_get(mp_yaml_at(mirrors, j), "destination");
+        if (mp_yaml_is_map(d)) fn(cx, vs, d, arg);
       }
     }
   }
@@ -36,7 +36,7 @@ static void each_destination(mp__ctx *cx, const mp__res *vs, dest_fn fn, void *a
 
 /* Services are visible everywhere unless networking.istio.io/exportTo narrows them. */
 static bool service_visible(const mp__res *svc, const char *from_ns) {
-  const char *exp = mp__gets(svc->annotations, "networking.istio.io/exportTo");
+  const char *exp = mp_yaml_gets(svc->annotations, "networking.istio.io/exportTo");
   if (!exp || !*exp) return true;
   const char *p = exp;
   while (*p) {
@@ -56,30 +56,30 @@ static bool service_visible(const mp__res *svc, const char *from_ns) {
 /* The ports of what a destination host names: a Service's spec.ports (key "port") or a
  * ServiceEntry's spec.ports (key "number"). Returns false when the host is unknown. */
 static bool destination_ports(mp__ctx *cx, const mp__res *vs, const char *host,
-                              const mp__node **ports, const char **port_key) {
+                              const mp_yaml_node **ports, const char **port_key) {
   const char *fqdn = mp__fqdn(cx, vs->ns, host);
   const mp__res *svc = mp__service_for_fqdn(cx, fqdn);
   if (svc && service_visible(svc, vs->ns)) {
-    *ports = mp__get(svc->spec, "ports");
+    *ports = mp_yaml_get(svc->spec, "ports");
     *port_key = "port";
     return true;
   }
   const mp__res *se = mp__serviceentry_for(cx, vs->ns, fqdn);
   if (se) {
-    *ports = mp__get(se->spec, "ports");
+    *ports = mp_yaml_get(se->spec, "ports");
     *port_key = "number";
     return true;
   }
   return false;
 }
 
-static const char *port_list(mp__ctx *cx, const mp__node *ports, const char *key) {
+static const char *port_list(mp__ctx *cx, const mp_yaml_node *ports, const char *key) {
   mp_buf b = {0};
-  for (size_t i = 0; i < mp__len(ports); i++) {
-    const char *p = mp__gets(mp__at(ports, i), key);
+  for (size_t i = 0; i < mp_yaml_len(ports); i++) {
+    const char *p = mp_yaml_gets(mp_yaml_at(ports, i), key);
     mp_buf_printf(&b, "%s%s", b.len ? ", " : "", p ? p : "?");
   }
-  const char *s = mp__strdup(cx->scratch, b.data ? b.data : "");
+  const char *s = mp_arena_strdup(cx->scratch, b.data ? b.data : "");
   mp_buf_free(&b);
   return s;
 }
@@ -91,7 +91,7 @@ static const mp__res *resolve_gateway(mp__ctx *cx, const mp__res *vs, const char
                                       const char **ns, const char **name) {
   const char *slash = strchr(ref, '/');
   if (slash) {
-    *ns = mp__strndup(cx->scratch, ref, (size_t)(slash - ref));
+    *ns = mp_arena_strndup(cx->scratch, ref, (size_t)(slash - ref));
     *name = slash + 1;
   } else {
     *ns = vs->ns;
@@ -104,12 +104,12 @@ void mp__rule_ist0101_vs_gateway(mp__ctx *cx) {
   size_t n;
   const mp__res **vss = mp__list(cx, MP__K_VIRTUALSERVICE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *gws = mp__get(vss[i]->spec, "gateways");
-    for (size_t j = 0; j < mp__len(gws); j++) {
-      const char *ref = mp__str(mp__at(gws, j)), *ns, *name;
+    const mp_yaml_node *gws = mp_yaml_get(vss[i]->spec, "gateways");
+    for (size_t j = 0; j < mp_yaml_len(gws); j++) {
+      const char *ref = mp_yaml_str(mp_yaml_at(gws, j)), *ns, *name;
       if (!ref || strcmp(ref, "mesh") == 0) continue;
       if (!resolve_gateway(cx, vss[i], ref, &ns, &name))
-        mp__report(cx, vss[i], mp__at(gws, j)->line,
+        mp__report(cx, vss[i], mp_yaml_at(gws, j)->line,
                    "Gateway \"%s\" does not exist (looked for %s/%s); create it or fix the "
                    "reference",
                    ref, ns, name);
@@ -119,12 +119,12 @@ void mp__rule_ist0101_vs_gateway(mp__ctx *cx) {
 
 /* ---- IST0101: destination hosts and ports, IST0112 ------------------------------------------ */
 
-static void check_host(mp__ctx *cx, const mp__res *vs, const mp__node *d, void *arg) {
+static void check_host(mp__ctx *cx, const mp__res *vs, const mp_yaml_node *d, void *arg) {
   bool ambiguity = *(bool *)arg; /* false: IST0101 host/port, true: IST0112 */
-  const mp__node *h = mp__get(d, "host");
-  const char *host = mp__str(h);
+  const mp_yaml_node *h = mp_yaml_get(d, "host");
+  const char *host = mp_yaml_str(h);
   if (!host || !*host) return;
-  const mp__node *ports;
+  const mp_yaml_node *ports;
   const char *key;
   if (!destination_ports(cx, vs, host, &ports, &key)) {
     if (!ambiguity)
@@ -133,10 +133,10 @@ static void check_host(mp__ctx *cx, const mp__res *vs, const mp__node *d, void *
                  host, mp__fqdn(cx, vs->ns, host));
     return;
   }
-  const mp__node *pn = mp__path(d, "port", "number", NULL);
+  const mp_yaml_node *pn = mp_yaml_path(d, "port", "number", NULL);
   long want;
-  if (!mp__int(pn, &want)) {
-    if (ambiguity && mp__len(ports) > 1)
+  if (!mp_yaml_int(pn, &want)) {
+    if (ambiguity && mp_yaml_len(ports) > 1)
       mp__report(cx, vs, h->line,
                  "Destination host \"%s\" exposes several ports (%s); set destination.port.number "
                  "to say which one",
@@ -144,11 +144,11 @@ static void check_host(mp__ctx *cx, const mp__res *vs, const mp__node *d, void *
     return;
   }
   if (ambiguity) return;
-  for (size_t i = 0; i < mp__len(ports); i++) {
+  for (size_t i = 0; i < mp_yaml_len(ports); i++) {
     long have;
-    if (mp__int(mp__get(mp__at(ports, i), key), &have) && have == want) return;
+    if (mp_yaml_int(mp_yaml_get(mp_yaml_at(ports, i), key), &have) && have == want) return;
   }
-  mp__report(cx, vs, mp__line(pn, h->line),
+  mp__report(cx, vs, mp_yaml_line(pn, h->line),
              "Destination %s:%ld names a port the host does not expose (it has %s)", host, want,
              port_list(cx, ports, key));
 }
@@ -169,21 +169,21 @@ void mp__rule_ist0112(mp__ctx *cx) {
 
 /* ---- IST0101: subsets ---------------------------------------------------------------------- */
 
-static void check_subset(mp__ctx *cx, const mp__res *vs, const mp__node *d, void *arg) {
+static void check_subset(mp__ctx *cx, const mp__res *vs, const mp_yaml_node *d, void *arg) {
   (void)arg;
-  const char *host = mp__gets(d, "host");
-  const mp__node *sn = mp__get(d, "subset");
-  const char *subset = mp__str(sn);
+  const char *host = mp_yaml_gets(d, "host");
+  const mp_yaml_node *sn = mp_yaml_get(d, "subset");
+  const char *subset = mp_yaml_str(sn);
   if (!host || !subset || !*subset) return;
   const char *fqdn = mp__fqdn(cx, vs->ns, host);
   size_t n;
   const mp__res **drs = mp__list(cx, MP__K_DESTINATIONRULE, &n);
   for (size_t i = 0; i < n; i++) {
-    const char *drhost = mp__gets(drs[i]->spec, "host");
+    const char *drhost = mp_yaml_gets(drs[i]->spec, "host");
     if (!drhost || strcasecmp(mp__fqdn(cx, drs[i]->ns, drhost), fqdn) != 0) continue;
-    const mp__node *subsets = mp__get(drs[i]->spec, "subsets");
-    for (size_t j = 0; j < mp__len(subsets); j++) {
-      const char *name = mp__gets(mp__at(subsets, j), "name");
+    const mp_yaml_node *subsets = mp_yaml_get(drs[i]->spec, "subsets");
+    for (size_t j = 0; j < mp_yaml_len(subsets); j++) {
+      const char *name = mp_yaml_gets(mp_yaml_at(subsets, j), "name");
       if (name && strcmp(name, subset) == 0) return;
     }
   }
@@ -215,10 +215,10 @@ static int cmp_bound(const void *a, const void *b) {
 }
 
 static bool on_mesh_gateway(const mp__res *vs) {
-  const mp__node *gws = mp__get(vs->spec, "gateways");
-  if (mp__len(gws) == 0) return true;
-  for (size_t i = 0; i < mp__len(gws); i++) {
-    const char *g = mp__str(mp__at(gws, i));
+  const mp_yaml_node *gws = mp_yaml_get(vs->spec, "gateways");
+  if (mp_yaml_len(gws) == 0) return true;
+  for (size_t i = 0; i < mp_yaml_len(gws); i++) {
+    const char *g = mp_yaml_str(mp_yaml_at(gws, i));
     if (g && strcmp(g, "mesh") == 0) return true;
   }
   return false;
@@ -232,22 +232,22 @@ void mp__rule_ist0109(mp__ctx *cx) {
     const mp__res *vs = vss[i];
     if (!on_mesh_gateway(vs)) continue;
     /* exportTo decides in which namespaces the hosts compete: all of them by default. */
-    const mp__node *exp = mp__get(vs->spec, "exportTo");
-    size_t nscopes = mp__len(exp) ? mp__len(exp) : 1;
+    const mp_yaml_node *exp = mp_yaml_get(vs->spec, "exportTo");
+    size_t nscopes = mp_yaml_len(exp) ? mp_yaml_len(exp) : 1;
     for (size_t e = 0; e < nscopes; e++) {
-      const char *scope = mp__len(exp) ? mp__str(mp__at(exp, e)) : "*";
+      const char *scope = mp_yaml_len(exp) ? mp_yaml_str(mp_yaml_at(exp, e)) : "*";
       if (!scope) continue;
       if (strcmp(scope, ".") == 0) scope = vs->ns;
-      const mp__node *hosts = mp__get(vs->spec, "hosts");
-      for (size_t h = 0; h < mp__len(hosts); h++) {
-        const char *host = mp__str(mp__at(hosts, h));
+      const mp_yaml_node *hosts = mp_yaml_get(vs->spec, "hosts");
+      for (size_t h = 0; h < mp_yaml_len(hosts); h++) {
+        const char *host = mp_yaml_str(mp_yaml_at(hosts, h));
         if (!host) continue;
         if (nb == cap) {
           cap = cap ? cap * 2 : 16;
           b = mp_realloc(b, cap * sizeof(*b));
         }
-        b[nb++] = (bound_host){mp__printf(cx->scratch, "%s|%s", scope, mp__fqdn(cx, vs->ns, host)),
-                               host, vs};
+        b[nb++] = (bound_host){
+            mp_arena_printf(cx->scratch, "%s|%s", scope, mp__fqdn(cx, vs->ns, host)), host, vs};
       }
     }
   }
@@ -297,30 +297,30 @@ void mp__rule_ist0132(mp__ctx *cx) {
   const mp__res **vss = mp__list(cx, MP__K_VIRTUALSERVICE, &n);
   for (size_t i = 0; i < n; i++) {
     const mp__res *vs = vss[i];
-    const mp__node *gws = mp__get(vs->spec, "gateways");
-    const mp__node *hosts = mp__get(vs->spec, "hosts");
-    for (size_t g = 0; g < mp__len(gws); g++) {
-      const char *ref = mp__str(mp__at(gws, g)), *ns, *name;
+    const mp_yaml_node *gws = mp_yaml_get(vs->spec, "gateways");
+    const mp_yaml_node *hosts = mp_yaml_get(vs->spec, "hosts");
+    for (size_t g = 0; g < mp_yaml_len(gws); g++) {
+      const char *ref = mp_yaml_str(mp_yaml_at(gws, g)), *ns, *name;
       if (!ref || strcmp(ref, "mesh") == 0) continue;
       const mp__res *gw = resolve_gateway(cx, vs, ref, &ns, &name);
       if (!gw) continue; /* IST0101 already says it is missing */
       bool served = false;
-      const mp__node *servers = mp__get(gw->spec, "servers");
-      for (size_t s = 0; s < mp__len(servers) && !served; s++) {
-        const mp__node *sh = mp__get(mp__at(servers, s), "hosts");
-        for (size_t k = 0; k < mp__len(sh) && !served; k++)
-          for (size_t h = 0; h < mp__len(hosts) && !served; h++)
-            served =
-                gateway_host_admits(gw->ns, mp__str(mp__at(sh, k)) ? mp__str(mp__at(sh, k)) : "",
-                                    vs->ns, mp__str(mp__at(hosts, h)));
+      const mp_yaml_node *servers = mp_yaml_get(gw->spec, "servers");
+      for (size_t s = 0; s < mp_yaml_len(servers) && !served; s++) {
+        const mp_yaml_node *sh = mp_yaml_get(mp_yaml_at(servers, s), "hosts");
+        for (size_t k = 0; k < mp_yaml_len(sh) && !served; k++)
+          for (size_t h = 0; h < mp_yaml_len(hosts) && !served; h++)
+            served = gateway_host_admits(
+                gw->ns, mp_yaml_str(mp_yaml_at(sh, k)) ? mp_yaml_str(mp_yaml_at(sh, k)) : "",
+                vs->ns, mp_yaml_str(mp_yaml_at(hosts, h)));
       }
       if (served) continue;
       mp_buf list = {0};
-      for (size_t h = 0; h < mp__len(hosts); h++) {
-        const char *host = mp__str(mp__at(hosts, h));
+      for (size_t h = 0; h < mp_yaml_len(hosts); h++) {
+        const char *host = mp_yaml_str(mp_yaml_at(hosts, h));
         mp_buf_printf(&list, "%s%s", list.len ? ", " : "", host ? host : "?");
       }
-      mp__report(cx, vs, mp__at(gws, g)->line,
+      mp__report(cx, vs, mp_yaml_at(gws, g)->line,
                  "Gateway %s/%s serves none of this VirtualService's hosts [%s]; add them to "
                  "one of its servers or fix the hosts",
                  gw->ns, gw->name, list.data ? list.data : "");

@@ -15,8 +15,9 @@ void mp__rule_ist0102(mp__ctx *cx) {
   for (size_t i = 0; i < n; i++) {
     const mp__res *ns = nss[i];
     if (strcmp(ns->name, "istio-system") == 0 || mp__is_system_ns(ns->name)) continue;
-    if (mp__get(ns->labels, "istio-injection") || mp__get(ns->labels, "istio.io/rev")) continue;
-    const char *mode = mp__gets(ns->labels, "istio.io/dataplane-mode");
+    if (mp_yaml_get(ns->labels, "istio-injection") || mp_yaml_get(ns->labels, "istio.io/rev"))
+      continue;
+    const char *mode = mp_yaml_gets(ns->labels, "istio.io/dataplane-mode");
     if (mode && strcmp(mode, "ambient") == 0) continue; /* ambient needs no sidecars */
     mp__report(cx, ns, 0,
                "Namespace %s has neither an istio-injection nor an istio.io/rev label; label it "
@@ -30,9 +31,9 @@ void mp__rule_ist0123(mp__ctx *cx) {
   size_t n;
   const mp__res **nss = mp__list(cx, MP__K_NAMESPACE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *legacy = mp__get(nss[i]->labels, "istio-injection");
-    const mp__node *rev = mp__get(nss[i]->labels, "istio.io/rev");
-    if (!legacy || !rev || legacy->type == MP__NULL) continue;
+    const mp_yaml_node *legacy = mp_yaml_get(nss[i]->labels, "istio-injection");
+    const mp_yaml_node *rev = mp_yaml_get(nss[i]->labels, "istio.io/rev");
+    if (!legacy || !rev || legacy->type == MP_YAML_NULL) continue;
     mp__report(cx, nss[i], legacy->line,
                "Namespace %s has both istio-injection and istio.io/rev labels, which injector "
                "acts is undefined; keep only one of them",
@@ -46,14 +47,14 @@ void mp__rule_ist0103(mp__ctx *cx) {
   for (size_t i = 0; i < n; i++) {
     const mp__res *p = pods[i];
     if (mp__istio_ns_injection(cx, p->ns) != 1) continue;
-    const char *inj = mp__gets(p->labels, "sidecar.istio.io/inject");
-    if (!inj) inj = mp__gets(p->annotations, "sidecar.istio.io/inject");
-    if ((inj && strcasecmp(inj, "false") == 0) || mp__true(mp__get(p->spec, "hostNetwork")))
+    const char *inj = mp_yaml_gets(p->labels, "sidecar.istio.io/inject");
+    if (!inj) inj = mp_yaml_gets(p->annotations, "sidecar.istio.io/inject");
+    if ((inj && strcasecmp(inj, "false") == 0) || mp_yaml_true(mp_yaml_get(p->spec, "hostNetwork")))
       continue;
-    const mp__node *cs = mp__containers(p);
+    const mp_yaml_node *cs = mp__containers(p);
     bool proxy = false;
-    for (size_t j = 0; j < mp__len(cs) && !proxy; j++) {
-      const char *name = mp__gets(mp__at(cs, j), "name");
+    for (size_t j = 0; j < mp_yaml_len(cs) && !proxy; j++) {
+      const char *name = mp_yaml_gets(mp_yaml_at(cs, j), "name");
       proxy = name && strcmp(name, "istio-proxy") == 0;
     }
     if (!proxy)
@@ -66,16 +67,16 @@ void mp__rule_ist0103(mp__ctx *cx) {
 
 /* ---- Sidecars ------------------------------------------------------------------------------- */
 
-static const mp__node *sidecar_labels(const mp__res *sc) {
-  return mp__path(sc->spec, "workloadSelector", "labels", NULL);
+static const mp_yaml_node *sidecar_labels(const mp__res *sc) {
+  return mp_yaml_path(sc->spec, "workloadSelector", "labels", NULL);
 }
 
 void mp__rule_ist0101_sidecar_selector(mp__ctx *cx) {
   size_t n;
   const mp__res **scs = mp__list(cx, MP__K_SIDECAR, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *sel = sidecar_labels(scs[i]);
-    if (mp__npairs(sel) == 0 || mp__count_selected(cx, scs[i]->ns, sel) > 0) continue;
+    const mp_yaml_node *sel = sidecar_labels(scs[i]);
+    if (mp_yaml_npairs(sel) == 0 || mp__count_selected(cx, scs[i]->ns, sel) > 0) continue;
     mp__report(cx, scs[i], sel->line,
                "No workload in namespace %s carries the labels %s this Sidecar selects", scs[i]->ns,
                mp__selector_str(cx, sel));
@@ -90,14 +91,14 @@ void mp__rule_ist0110(mp__ctx *cx) {
     mp_buf names = {0};
     size_t hits = 0;
     for (size_t i = 0; i < n; i++) {
-      const mp__node *sel = sidecar_labels(scs[i]);
-      if (mp__npairs(sel) == 0 || strcmp(scs[i]->ns, wl->ns) != 0) continue;
+      const mp_yaml_node *sel = sidecar_labels(scs[i]);
+      if (mp_yaml_npairs(sel) == 0 || strcmp(scs[i]->ns, wl->ns) != 0) continue;
       if (!mp__labels_match(sel, wl->pod_labels)) continue;
       mp_buf_printf(&names, "%s%s", hits++ ? ", " : "", scs[i]->name);
     }
     for (size_t i = 0; hits > 1 && i < n; i++) {
-      const mp__node *sel = sidecar_labels(scs[i]);
-      if (mp__npairs(sel) == 0 || strcmp(scs[i]->ns, wl->ns) != 0) continue;
+      const mp_yaml_node *sel = sidecar_labels(scs[i]);
+      if (mp_yaml_npairs(sel) == 0 || strcmp(scs[i]->ns, wl->ns) != 0) continue;
       if (mp__labels_match(sel, wl->pod_labels))
         mp__report(cx, scs[i], 0,
                    "Sidecars [%s] in namespace %s all select %s; which one applies is undefined",
@@ -111,11 +112,11 @@ void mp__rule_ist0111(mp__ctx *cx) {
   size_t n;
   const mp__res **scs = mp__list(cx, MP__K_SIDECAR, &n);
   for (size_t i = 0; i < n; i++) {
-    if (mp__get(scs[i]->spec, "workloadSelector")) continue;
+    if (mp_yaml_get(scs[i]->spec, "workloadSelector")) continue;
     mp_buf names = {0};
     size_t same = 0;
     for (size_t j = 0; j < n; j++) {
-      if (mp__get(scs[j]->spec, "workloadSelector") || strcmp(scs[j]->ns, scs[i]->ns) != 0)
+      if (mp_yaml_get(scs[j]->spec, "workloadSelector") || strcmp(scs[j]->ns, scs[i]->ns) != 0)
         continue;
       mp_buf_printf(&names, "%s%s", same++ ? ", " : "", scs[j]->name);
     }
@@ -140,17 +141,17 @@ static bool known_protocol(const char *s, size_t n) {
 }
 
 /* Istio reads a port's protocol from appProtocol, else from the name "<proto>[-<suffix>]". */
-static bool port_names_protocol(const mp__node *port) {
-  const char *app = mp__gets(port, "appProtocol");
+static bool port_names_protocol(const mp_yaml_node *port) {
+  const char *app = mp_yaml_gets(port, "appProtocol");
   if (app && *app) {
     if (strcmp(app, "kubernetes.io/h2c") == 0 || strcmp(app, "kubernetes.io/ws") == 0 ||
         strcmp(app, "kubernetes.io/wss") == 0)
       return true;
     return known_protocol(app, strlen(app));
   }
-  const char *proto = mp__gets(port, "protocol");
+  const char *proto = mp_yaml_gets(port, "protocol");
   if (proto && strcasecmp(proto, "UDP") == 0) return true;
-  const char *name = mp__gets(port, "name");
+  const char *name = mp_yaml_gets(port, "name");
   if (!name || !*name) return false;
   if (strncasecmp(name, "grpc-web", 8) == 0 && (name[8] == '\0' || name[8] == '-')) return true;
   const char *dash = strchr(name, '-');
@@ -162,15 +163,15 @@ void mp__rule_ist0118(mp__ctx *cx) {
   const mp__res **svcs = mp__list(cx, MP__K_SERVICE, &n);
   for (size_t i = 0; i < n; i++) {
     const mp__res *s = svcs[i];
-    const char *type = mp__gets(s->spec, "type");
+    const char *type = mp_yaml_gets(s->spec, "type");
     if (mp__is_system_ns(s->ns) || (type && strcmp(type, "ExternalName") == 0)) continue;
-    const char *release = mp__gets(s->labels, "release");
-    if (mp__get(s->labels, "istio") || (release && strcmp(release, "istio") == 0)) continue;
-    const mp__node *ports = mp__get(s->spec, "ports");
-    for (size_t j = 0; j < mp__len(ports); j++) {
-      const mp__node *p = mp__at(ports, j);
+    const char *release = mp_yaml_gets(s->labels, "release");
+    if (mp_yaml_get(s->labels, "istio") || (release && strcmp(release, "istio") == 0)) continue;
+    const mp_yaml_node *ports = mp_yaml_get(s->spec, "ports");
+    for (size_t j = 0; j < mp_yaml_len(ports); j++) {
+      const mp_yaml_node *p = mp_yaml_at(ports, j);
       if (port_names_protocol(p)) continue;
-      const char *name = mp__gets(p, "name"), *num = mp__gets(p, "port");
+      const char *name = mp_yaml_gets(p, "name"), *num = mp_yaml_gets(p, "port");
       mp__report(cx, s, p->line,
                  "Port %s (%s) does not name its protocol as <protocol>[-<suffix>] or with "
                  "appProtocol, so Istio falls back to protocol sniffing",
@@ -201,22 +202,22 @@ static svc_port *deployment_ports(mp__ctx *cx, const mp__res *d, size_t *count) 
   const mp__res **svcs = mp__list(cx, MP__K_SERVICE, &n);
   svc_port *v = NULL;
   for (size_t i = 0; i < n; i++) {
-    const mp__node *sel = mp__get(svcs[i]->spec, "selector");
-    if (strcmp(svcs[i]->ns, d->ns) != 0 || mp__npairs(sel) == 0) continue;
+    const mp_yaml_node *sel = mp_yaml_get(svcs[i]->spec, "selector");
+    if (strcmp(svcs[i]->ns, d->ns) != 0 || mp_yaml_npairs(sel) == 0) continue;
     if (!mp__labels_match(sel, d->pod_labels)) continue;
-    const mp__node *ports = mp__get(svcs[i]->spec, "ports");
-    for (size_t j = 0; j < mp__len(ports); j++) {
-      const mp__node *p = mp__at(ports, j);
+    const mp_yaml_node *ports = mp_yaml_get(svcs[i]->spec, "ports");
+    for (size_t j = 0; j < mp_yaml_len(ports); j++) {
+      const mp_yaml_node *p = mp_yaml_at(ports, j);
       long port;
-      if (!mp__int(mp__get(p, "port"), &port)) continue;
-      const char *proto = mp__gets(p, "protocol"), *target = mp__gets(p, "targetPort");
+      if (!mp_yaml_int(mp_yaml_get(p, "port"), &port)) continue;
+      const char *proto = mp_yaml_gets(p, "protocol"), *target = mp_yaml_gets(p, "targetPort");
       if (np == cap) {
         cap = cap ? cap * 2 : 8;
         v = mp_realloc(v, cap * sizeof(*v));
       }
-      v[np++] =
-          (svc_port){svcs[i]->name, port, proto && *proto ? proto : "TCP",
-                     target && *target && strcmp(target, "0") != 0 ? target : mp__gets(p, "port")};
+      v[np++] = (svc_port){svcs[i]->name, port, proto && *proto ? proto : "TCP",
+                           target && *target && strcmp(target, "0") != 0 ? target
+                                                                         : mp_yaml_gets(p, "port")};
     }
   }
   if (np) qsort(v, np, sizeof(*v), cmp_svc_port);
@@ -225,7 +226,7 @@ static svc_port *deployment_ports(mp__ctx *cx, const mp__res *d, size_t *count) 
 }
 
 static bool deployment_checked(const mp__ctx *cx, const mp__res *d) {
-  const char *managed = mp__gets(d->labels, "gateway.istio.io/managed");
+  const char *managed = mp_yaml_gets(d->labels, "gateway.istio.io/managed");
   if (managed && strcmp(managed, "istio.io-mesh-controller") == 0) return false; /* waypoint */
   return mp__istio_in_mesh(cx, d);
 }
@@ -296,7 +297,7 @@ void mp__rule_ist0137(mp__ctx *cx) {
 /* ---- AuthorizationPolicy (IST0127, IST0101)
  * ------------------------------------------------------ */
 
-static bool in_mesh_match(const mp__ctx *cx, const char *ns, const mp__node *sel) {
+static bool in_mesh_match(const mp__ctx *cx, const char *ns, const mp_yaml_node *sel) {
   for (size_t w = 0; w < cx->nworkloads; w++) {
     const mp__res *wl = cx->workloads[w];
     if (ns && strcmp(wl->ns, ns) != 0) continue;
@@ -311,12 +312,12 @@ void mp__rule_ist0127(mp__ctx *cx) {
   for (size_t i = 0; i < n; i++) {
     const mp__res *ap = aps[i];
     /* Policies attached to gateways or waypoints by targetRef select no sidecars. */
-    if (mp__get(ap->spec, "targetRef") || mp__get(ap->spec, "targetRefs")) continue;
-    const mp__node *sel = mp__path(ap->spec, "selector", "matchLabels", NULL);
+    if (mp_yaml_get(ap->spec, "targetRef") || mp_yaml_get(ap->spec, "targetRefs")) continue;
+    const mp_yaml_node *sel = mp_yaml_path(ap->spec, "selector", "matchLabels", NULL);
     bool root = strcmp(ap->ns, "istio-system") == 0;
-    if (root && mp__npairs(sel) == 0) continue; /* mesh-wide: applies to everything */
+    if (root && mp_yaml_npairs(sel) == 0) continue; /* mesh-wide: applies to everything */
     if (in_mesh_match(cx, root ? NULL : ap->ns, sel)) continue;
-    if (mp__npairs(sel))
+    if (mp_yaml_npairs(sel))
       mp__report(cx, ap, sel->line,
                  "No workload in the mesh%s%s matches the selector %s, so this policy applies "
                  "to nothing",
@@ -348,18 +349,18 @@ void mp__rule_ist0101_authz_namespace(mp__ctx *cx) {
   size_t n;
   const mp__res **aps = mp__list(cx, MP__K_AUTHORIZATIONPOLICY, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *rules = mp__get(aps[i]->spec, "rules");
-    for (size_t r = 0; r < mp__len(rules); r++) {
-      const mp__node *from = mp__get(mp__at(rules, r), "from");
-      for (size_t f = 0; f < mp__len(from); f++) {
-        const mp__node *src = mp__get(mp__at(from, f), "source");
+    const mp_yaml_node *rules = mp_yaml_get(aps[i]->spec, "rules");
+    for (size_t r = 0; r < mp_yaml_len(rules); r++) {
+      const mp_yaml_node *from = mp_yaml_get(mp_yaml_at(rules, r), "from");
+      for (size_t f = 0; f < mp_yaml_len(from); f++) {
+        const mp_yaml_node *src = mp_yaml_get(mp_yaml_at(from, f), "source");
         static const char *const keys[] = {"namespaces", "notNamespaces"};
         for (size_t k = 0; k < MP_ARRAY_LEN(keys); k++) {
-          const mp__node *list = mp__get(src, keys[k]);
-          for (size_t j = 0; j < mp__len(list); j++) {
-            const char *ns = mp__str(mp__at(list, j));
+          const mp_yaml_node *list = mp_yaml_get(src, keys[k]);
+          for (size_t j = 0; j < mp_yaml_len(list); j++) {
+            const char *ns = mp_yaml_str(mp_yaml_at(list, j));
             if (!ns || ns_pattern_known(cx, ns)) continue;
-            mp__report(cx, aps[i], mp__at(list, j)->line,
+            mp__report(cx, aps[i], mp_yaml_at(list, j)->line,
                        "Namespace \"%s\" in source.%s does not exist; fix the name or remove it",
                        ns, keys[k]);
           }
@@ -372,29 +373,29 @@ void mp__rule_ist0101_authz_namespace(mp__ctx *cx) {
 /* ---- IST0144
  * -------------------------------------------------------------------------------------- */
 
-static bool runs_as_1337(const mp__node *security_context) {
+static bool runs_as_1337(const mp_yaml_node *security_context) {
   long uid;
-  return mp__int(mp__get(security_context, "runAsUser"), &uid) && uid == 1337;
+  return mp_yaml_int(mp_yaml_get(security_context, "runAsUser"), &uid) && uid == 1337;
 }
 
 void mp__rule_ist0144(mp__ctx *cx) {
   for (size_t w = 0; w < cx->nworkloads; w++) {
     const mp__res *wl = cx->workloads[w];
-    const mp__node *psc = mp__get(wl->pod_spec, "securityContext");
+    const mp_yaml_node *psc = mp_yaml_get(wl->pod_spec, "securityContext");
     if (runs_as_1337(psc)) {
-      mp__report(cx, wl, mp__get(psc, "runAsUser")->line,
+      mp__report(cx, wl, mp_yaml_get(psc, "runAsUser")->line,
                  "The pod runs as UID 1337, which is reserved for the Istio sidecar; pick "
                  "another runAsUser");
       continue;
     }
-    const mp__node *cs = mp__containers(wl);
-    for (size_t i = 0; i < mp__len(cs); i++) {
-      const mp__node *c = mp__at(cs, i);
-      if (mp__is_proxy_container(c) || !runs_as_1337(mp__get(c, "securityContext"))) continue;
-      mp__report(cx, wl, mp__path(c, "securityContext", "runAsUser", NULL)->line,
+    const mp_yaml_node *cs = mp__containers(wl);
+    for (size_t i = 0; i < mp_yaml_len(cs); i++) {
+      const mp_yaml_node *c = mp_yaml_at(cs, i);
+      if (mp__is_proxy_container(c) || !runs_as_1337(mp_yaml_get(c, "securityContext"))) continue;
+      mp__report(cx, wl, mp_yaml_path(c, "securityContext", "runAsUser", NULL)->line,
                  "Container %s runs as UID 1337, which is reserved for the Istio sidecar; pick "
                  "another runAsUser",
-                 mp__gets(c, "name") ? mp__gets(c, "name") : "?");
+                 mp_yaml_gets(c, "name") ? mp_yaml_gets(c, "name") : "?");
     }
   }
 }

@@ -7,31 +7,34 @@
 
 #include "analyzer_internal.h"
 
-typedef void (*container_fn)(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name);
+typedef void (*container_fn)(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c,
+                             const char *name);
 
 static void each_container(mp__ctx *cx, container_fn fn, bool with_init) {
   for (size_t i = 0; i < cx->nworkloads; i++) {
     const mp__res *w = cx->workloads[i];
     if (w->synthetic) continue;
-    const mp__node *lists[] = {mp__containers(w),
-                               with_init ? mp__get(w->pod_spec, "initContainers") : NULL};
+    const mp_yaml_node *lists[] = {mp__containers(w),
+                                   with_init ? mp_yaml_get(w->pod_spec, "initContainers") : NULL};
     for (size_t l = 0; l < MP_ARRAY_LEN(lists); l++)
-      for (size_t j = 0; j < mp__len(lists[l]); j++) {
-        const mp__node *c = mp__at(lists[l], j);
-        if (!mp__is_map(c) || mp__is_proxy_container(c)) continue;
-        const char *name = mp__gets(c, "name");
+      for (size_t j = 0; j < mp_yaml_len(lists[l]); j++) {
+        const mp_yaml_node *c = mp_yaml_at(lists[l], j);
+        if (!mp_yaml_is_map(c) || mp__is_proxy_container(c)) continue;
+        const char *name = mp_yaml_gets(c, "name");
         fn(cx, w, c, name ? name : "(unnamed)");
       }
   }
 }
 
-static int cline(const mp__node *c) { return mp__line(mp__get(c, "name"), mp__line(c, 0)); }
+static int cline(const mp_yaml_node *c) {
+  return mp_yaml_line(mp_yaml_get(c, "name"), mp_yaml_line(c, 0));
+}
 
 /* ---- resources, images, probes, privileges ---------------------------------------------- */
 
-static void limits(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name) {
-  const mp__node *lim = mp__path(c, "resources", "limits", NULL);
-  bool cpu = mp__get(lim, "cpu") != NULL, mem = mp__get(lim, "memory") != NULL;
+static void limits(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c, const char *name) {
+  const mp_yaml_node *lim = mp_yaml_path(c, "resources", "limits", NULL);
+  bool cpu = mp_yaml_get(lim, "cpu") != NULL, mem = mp_yaml_get(lim, "memory") != NULL;
   if (cpu && mem) return;
   mp__report(cx, w, cline(c),
              "Container %s has no %s limit; set resources.limits so one container cannot starve "
@@ -57,9 +60,9 @@ static bool skip_image(const char *image) {
   return !image || !*image || strcmp(image, "auto") == 0;
 }
 
-static void latest(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name) {
-  const mp__node *img = mp__get(c, "image");
-  if (skip_image(mp__str(img))) return;
+static void latest(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c, const char *name) {
+  const mp_yaml_node *img = mp_yaml_get(c, "image");
+  if (skip_image(mp_yaml_str(img))) return;
   const char *tag = image_tag(img->str);
   if (tag && strcmp(tag, "latest") == 0)
     mp__report(cx, w, img->line,
@@ -67,9 +70,9 @@ static void latest(mp__ctx *cx, const mp__res *w, const mp__node *c, const char 
                img->str);
 }
 
-static void untagged(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name) {
-  const mp__node *img = mp__get(c, "image");
-  if (skip_image(mp__str(img))) return;
+static void untagged(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c, const char *name) {
+  const mp_yaml_node *img = mp_yaml_get(c, "image");
+  if (skip_image(mp_yaml_str(img))) return;
   const char *tag = image_tag(img->str);
   if (tag && !*tag)
     mp__report(cx, w, img->line,
@@ -84,14 +87,14 @@ void mp__rule_k8s_untagged(mp__ctx *cx) { each_container(cx, untagged, true); }
 /* Batch pods run to completion; probes are for long-running containers. */
 static bool batch(const mp__res *w) { return w->kind == MP__K_JOB || w->kind == MP__K_CRONJOB; }
 
-static void readiness(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name) {
-  if (batch(w) || mp__get(c, "readinessProbe")) return;
+static void readiness(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c, const char *name) {
+  if (batch(w) || mp_yaml_get(c, "readinessProbe")) return;
   mp__report(cx, w, cline(c),
              "Container %s has no readinessProbe, so it gets traffic before it is ready", name);
 }
 
-static void liveness(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name) {
-  if (batch(w) || mp__get(c, "livenessProbe")) return;
+static void liveness(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c, const char *name) {
+  if (batch(w) || mp_yaml_get(c, "livenessProbe")) return;
   mp__report(cx, w, cline(c),
              "Container %s has no livenessProbe, so a hung process is never restarted", name);
 }
@@ -99,9 +102,9 @@ static void liveness(mp__ctx *cx, const mp__res *w, const mp__node *c, const cha
 void mp__rule_k8s_readiness(mp__ctx *cx) { each_container(cx, readiness, false); }
 void mp__rule_k8s_liveness(mp__ctx *cx) { each_container(cx, liveness, false); }
 
-static void privileged(mp__ctx *cx, const mp__res *w, const mp__node *c, const char *name) {
-  const mp__node *p = mp__path(c, "securityContext", "privileged", NULL);
-  if (mp__true(p))
+static void privileged(mp__ctx *cx, const mp__res *w, const mp_yaml_node *c, const char *name) {
+  const mp_yaml_node *p = mp_yaml_path(c, "securityContext", "privileged", NULL);
+  if (mp_yaml_true(p))
     mp__report(cx, w, p->line,
                "Container %s is privileged: it has every capability of the host; drop "
                "privileged and grant only the capabilities it needs",
@@ -115,8 +118,8 @@ void mp__rule_k8s_host_namespaces(mp__ctx *cx) {
   for (size_t i = 0; i < cx->nworkloads; i++) {
     const mp__res *w = cx->workloads[i];
     for (size_t k = 0; k < MP_ARRAY_LEN(keys); k++) {
-      const mp__node *v = mp__get(w->pod_spec, keys[k]);
-      if (mp__true(v))
+      const mp_yaml_node *v = mp_yaml_get(w->pod_spec, keys[k]);
+      if (mp_yaml_true(v))
         mp__report(cx, w, v->line,
                    "%s is true: the pod shares the node's namespace and escapes pod isolation",
                    keys[k]);
@@ -131,8 +134,8 @@ void mp__rule_k8s_service_selects_nothing(mp__ctx *cx) {
   const mp__res **svcs = mp__list(cx, MP__K_SERVICE, &n);
   for (size_t i = 0; i < n; i++) {
     const mp__res *s = svcs[i];
-    const mp__node *sel = mp__get(s->spec, "selector");
-    if (mp__npairs(sel) == 0) continue; /* endpoints managed by hand */
+    const mp_yaml_node *sel = mp_yaml_get(s->spec, "selector");
+    if (mp_yaml_npairs(sel) == 0) continue; /* endpoints managed by hand */
     /* Only judge namespaces whose workloads are part of the input. */
     bool any = false;
     for (size_t w = 0; w < cx->nworkloads && !any; w++)
@@ -149,10 +152,10 @@ void mp__rule_k8s_selector_mismatch(mp__ctx *cx) {
   for (size_t i = 0; i < cx->nworkloads; i++) {
     const mp__res *w = cx->workloads[i];
     if (w->kind == MP__K_POD || w->kind == MP__K_CRONJOB || w->synthetic) continue;
-    const mp__node *sel = mp__get(w->spec, "selector");
+    const mp_yaml_node *sel = mp_yaml_get(w->spec, "selector");
     /* ReplicationControllers use a plain map; the apps kinds use matchLabels. */
-    if (w->kind != MP__K_RC) sel = mp__get(sel, "matchLabels");
-    if (mp__npairs(sel) == 0 || !w->pod_meta) continue;
+    if (w->kind != MP__K_RC) sel = mp_yaml_get(sel, "matchLabels");
+    if (mp_yaml_npairs(sel) == 0 || !w->pod_meta) continue;
     if (mp__labels_match(sel, w->pod_labels)) continue;
     mp__report(cx, w, sel->line,
                "The selector %s does not match the pod template's labels; the API server "
@@ -173,7 +176,7 @@ static int cmp_res(const void *a, const void *b) {
 }
 
 void mp__rule_k8s_duplicate(mp__ctx *cx) {
-  const mp__res **v = mp__alloc(cx->scratch, (cx->nall + 1) * sizeof(*v));
+  const mp__res **v = mp_arena_alloc(cx->scratch, (cx->nall + 1) * sizeof(*v));
   size_t n = 0;
   for (size_t i = 0; i < cx->nall; i++)
     if (!cx->all[i]->synthetic && *cx->all[i]->name && *cx->all[i]->kind_name) v[n++] = cx->all[i];

@@ -14,10 +14,11 @@ static bool linkerd_annotation_key(const char *k) {
          mp_str_has_prefix(k, "config.alpha.linkerd.io/");
 }
 
-static void check_labels(mp__ctx *cx, const mp__res *r, const mp__node *labels, const char *where) {
-  for (size_t i = 0; i < mp__npairs(labels); i++) {
-    const mp__node *k = mp__key(labels, i);
-    if (!mp__str(k) || !linkerd_annotation_key(k->str)) continue;
+static void check_labels(mp__ctx *cx, const mp__res *r, const mp_yaml_node *labels,
+                         const char *where) {
+  for (size_t i = 0; i < mp_yaml_npairs(labels); i++) {
+    const mp_yaml_node *k = mp_yaml_key(labels, i);
+    if (!mp_yaml_str(k) || !linkerd_annotation_key(k->str)) continue;
     mp__report(cx, r, k->line,
                "%s is set as a label%s, where Linkerd never reads it; move it to the annotations",
                k->str, where);
@@ -38,12 +39,12 @@ void mp__rule_linkerd_inject_value(mp__ctx *cx) {
   for (size_t i = 0; i < cx->nall; i++) {
     const mp__res *r = cx->all[i];
     if (r->kind != MP__K_NAMESPACE && !r->workload) continue;
-    const mp__node *sets[] = {r->annotations, r->workload ? r->pod_annotations : NULL};
+    const mp_yaml_node *sets[] = {r->annotations, r->workload ? r->pod_annotations : NULL};
     for (size_t s = 0; s < MP_ARRAY_LEN(sets); s++) {
       if (s == 1 && sets[1] == sets[0]) continue;
-      const mp__node *v = mp__get(sets[s], "linkerd.io/inject");
+      const mp_yaml_node *v = mp_yaml_get(sets[s], "linkerd.io/inject");
       if (!v) continue;
-      const char *val = mp__str(v) ? mp__str(v) : "";
+      const char *val = mp_yaml_str(v) ? mp_yaml_str(v) : "";
       if (strcmp(val, "enabled") == 0 || strcmp(val, "disabled") == 0 ||
           strcmp(val, "ingress") == 0)
         continue;
@@ -59,9 +60,9 @@ void mp__rule_linkerd_mirror_annotation(mp__ctx *cx) {
   size_t n;
   const mp__res **svcs = mp__list(cx, MP__K_SERVICE, &n);
   for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < mp__npairs(svcs[i]->annotations); j++) {
-      const mp__node *k = mp__key(svcs[i]->annotations, j);
-      if (!mp__str(k) || strcmp(k->str, "mirror.linkerd.io/exported") != 0) continue;
+    for (size_t j = 0; j < mp_yaml_npairs(svcs[i]->annotations); j++) {
+      const mp_yaml_node *k = mp_yaml_key(svcs[i]->annotations, j);
+      if (!mp_yaml_str(k) || strcmp(k->str, "mirror.linkerd.io/exported") != 0) continue;
       mp__report(cx, svcs[i], k->line,
                  "mirror.linkerd.io/exported is set as an annotation, but the multicluster "
                  "service mirror only reads the label; move it to the labels");
@@ -96,22 +97,22 @@ static bool in_port_list(const char *list, long port) {
 
 /* The opaque-ports annotation that applies: the resource's own, else its namespace's.
  * NULL when neither says anything (both sides then get Linkerd's defaults). */
-static const char *opaque_list(const mp__ctx *cx, const mp__node *annotations, const char *ns) {
-  const char *own = mp__gets(annotations, OPAQUE);
+static const char *opaque_list(const mp__ctx *cx, const mp_yaml_node *annotations, const char *ns) {
+  const char *own = mp_yaml_gets(annotations, OPAQUE);
   if (own) return own;
   const mp__res *nsr = mp__find(cx, MP__K_NAMESPACE, NULL, ns);
-  return nsr ? mp__gets(nsr->annotations, OPAQUE) : NULL;
+  return nsr ? mp_yaml_gets(nsr->annotations, OPAQUE) : NULL;
 }
 
 static void check_pair(mp__ctx *cx, const mp__res *svc, const mp__res *w) {
   const char *sl = opaque_list(cx, svc->annotations, svc->ns);
   const char *pl = opaque_list(cx, w->pod_annotations, w->ns);
   if (!sl && !pl) return;
-  const mp__node *ports = mp__get(svc->spec, "ports");
-  for (size_t i = 0; i < mp__len(ports); i++) {
-    const mp__node *p = mp__at(ports, i);
+  const mp_yaml_node *ports = mp_yaml_get(svc->spec, "ports");
+  for (size_t i = 0; i < mp_yaml_len(ports); i++) {
+    const mp_yaml_node *p = mp_yaml_at(ports, i);
     long port, target;
-    if (!mp__int(mp__get(p, "port"), &port) || !mp__target_port(p, w, &target)) continue;
+    if (!mp_yaml_int(mp_yaml_get(p, "port"), &port) || !mp__target_port(p, w, &target)) continue;
     bool svc_opaque = sl && in_port_list(sl, port);
     bool pod_opaque = pl && in_port_list(pl, target);
     if (svc_opaque && !pod_opaque)
@@ -132,9 +133,10 @@ void mp__rule_linkerd_opaque_ports(mp__ctx *cx) {
   const mp__res **svcs = mp__list(cx, MP__K_SERVICE, &n);
   for (size_t i = 0; i < n; i++) {
     const mp__res *svc = svcs[i];
-    const mp__node *sel = mp__get(svc->spec, "selector");
-    const char *cip = mp__gets(svc->spec, "clusterIP");
-    if (mp__npairs(sel) == 0 || (cip && strcmp(cip, "None") == 0)) continue; /* headless: skip */
+    const mp_yaml_node *sel = mp_yaml_get(svc->spec, "selector");
+    const char *cip = mp_yaml_gets(svc->spec, "clusterIP");
+    if (mp_yaml_npairs(sel) == 0 || (cip && strcmp(cip, "None") == 0))
+      continue; /* headless: skip */
     for (size_t w = 0; w < cx->nworkloads; w++) {
       const mp__res *wl = cx->workloads[w];
       if (strcmp(wl->ns, svc->ns) == 0 && mp__labels_match(sel, wl->pod_labels))

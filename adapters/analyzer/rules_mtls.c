@@ -11,12 +11,12 @@
 
 #define ROOT_NS "istio-system"
 
-static const mp__node *pa_selector(const mp__res *pa) {
-  return mp__path(pa->spec, "selector", "matchLabels", NULL);
+static const mp_yaml_node *pa_selector(const mp__res *pa) {
+  return mp_yaml_path(pa->spec, "selector", "matchLabels", NULL);
 }
 
 static const char *pa_mode(const mp__res *pa) {
-  const char *m = mp__str(mp__path(pa->spec, "mtls", "mode", NULL));
+  const char *m = mp_yaml_str(mp_yaml_path(pa->spec, "mtls", "mode", NULL));
   return m && strcmp(m, "UNSET") != 0 ? m : NULL;
 }
 
@@ -25,7 +25,7 @@ static const mp__res *scope_policy(const mp__ctx *cx, const char *ns) {
   size_t n;
   const mp__res **pas = mp__list(cx, MP__K_PEERAUTHENTICATION, &n);
   for (size_t i = 0; i < n; i++)
-    if (strcmp(pas[i]->ns, ns) == 0 && mp__npairs(pa_selector(pas[i])) == 0 && pa_mode(pas[i]))
+    if (strcmp(pas[i]->ns, ns) == 0 && mp_yaml_npairs(pa_selector(pas[i])) == 0 && pa_mode(pas[i]))
       return pas[i];
   return NULL;
 }
@@ -52,7 +52,7 @@ static scope dr_scope(mp__ctx *cx, const mp__res *dr, const char *host, const ch
   /* name.ns.svc.cluster.local or *.ns.svc.cluster.local */
   const char *dot = strchr(fqdn, '.');
   if (!dot || (size_t)(dot - fqdn) >= lf - ls) return SCOPE_EXTERNAL;
-  *ns = mp__strndup(cx->scratch, dot + 1, (size_t)(fqdn + lf - ls - dot - 1));
+  *ns = mp_arena_strndup(cx->scratch, dot + 1, (size_t)(fqdn + lf - ls - dot - 1));
   if (strchr(*ns, '.') || !**ns) return SCOPE_EXTERNAL;
   return fqdn[0] == '*' ? SCOPE_NAMESPACE : SCOPE_HOST;
 }
@@ -60,14 +60,14 @@ static scope dr_scope(mp__ctx *cx, const mp__res *dr, const char *host, const ch
 /* A workload-level STRICT policy in ns that selects a pod behind the Service. */
 static const mp__res *strict_workload_policy(mp__ctx *cx, const char *ns, const char *fqdn) {
   const mp__res *svc = mp__service_for_fqdn(cx, fqdn);
-  const mp__node *ssel = svc ? mp__get(svc->spec, "selector") : NULL;
-  if (mp__npairs(ssel) == 0) return NULL;
+  const mp_yaml_node *ssel = svc ? mp_yaml_get(svc->spec, "selector") : NULL;
+  if (mp_yaml_npairs(ssel) == 0) return NULL;
   size_t n;
   const mp__res **pas = mp__list(cx, MP__K_PEERAUTHENTICATION, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *sel = pa_selector(pas[i]);
+    const mp_yaml_node *sel = pa_selector(pas[i]);
     const char *m = pa_mode(pas[i]);
-    if (strcmp(pas[i]->ns, ns) != 0 || mp__npairs(sel) == 0 || !m || strcmp(m, "STRICT") != 0)
+    if (strcmp(pas[i]->ns, ns) != 0 || mp_yaml_npairs(sel) == 0 || !m || strcmp(m, "STRICT") != 0)
       continue;
     for (size_t w = 0; w < cx->nworkloads; w++) {
       const mp__res *wl = cx->workloads[w];
@@ -83,9 +83,9 @@ void mp__rule_mtls_strict_vs_disable(mp__ctx *cx) {
   size_t n;
   const mp__res **drs = mp__list(cx, MP__K_DESTINATIONRULE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *mode = mp__path(drs[i]->spec, "trafficPolicy", "tls", "mode", NULL);
-    const char *host = mp__gets(drs[i]->spec, "host");
-    if (!host || !mp__str(mode) || strcmp(mode->str, "DISABLE") != 0) continue;
+    const mp_yaml_node *mode = mp_yaml_path(drs[i]->spec, "trafficPolicy", "tls", "mode", NULL);
+    const char *host = mp_yaml_gets(drs[i]->spec, "host");
+    if (!host || !mp_yaml_str(mode) || strcmp(mode->str, "DISABLE") != 0) continue;
     const char *ns = NULL;
     scope sc = dr_scope(cx, drs[i], host, &ns);
     if (sc == SCOPE_EXTERNAL) continue;
@@ -106,9 +106,9 @@ void mp__rule_mtls_mutual_without_pa(mp__ctx *cx) {
   size_t n;
   const mp__res **drs = mp__list(cx, MP__K_DESTINATIONRULE, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *mode = mp__path(drs[i]->spec, "trafficPolicy", "tls", "mode", NULL);
-    const char *host = mp__gets(drs[i]->spec, "host");
-    if (!host || !mp__str(mode) || strcmp(mode->str, "ISTIO_MUTUAL") != 0) continue;
+    const mp_yaml_node *mode = mp_yaml_path(drs[i]->spec, "trafficPolicy", "tls", "mode", NULL);
+    const char *host = mp_yaml_gets(drs[i]->spec, "host");
+    if (!host || !mp_yaml_str(mode) || strcmp(mode->str, "ISTIO_MUTUAL") != 0) continue;
     const char *ns = NULL;
     scope sc = dr_scope(cx, drs[i], host, &ns);
     if (sc == SCOPE_EXTERNAL) continue;
@@ -137,8 +137,8 @@ void mp__rule_pa_selector(mp__ctx *cx) {
   size_t n;
   const mp__res **pas = mp__list(cx, MP__K_PEERAUTHENTICATION, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *sel = pa_selector(pas[i]);
-    if (mp__npairs(sel) == 0 || mp__count_selected(cx, pas[i]->ns, sel) > 0) continue;
+    const mp_yaml_node *sel = pa_selector(pas[i]);
+    if (mp_yaml_npairs(sel) == 0 || mp__count_selected(cx, pas[i]->ns, sel) > 0) continue;
     mp__report(cx, pas[i], sel->line,
                "No workload in namespace %s carries the labels %s this PeerAuthentication "
                "selects, so it changes nothing",
@@ -150,8 +150,8 @@ void mp__rule_pa_port_level_selector(mp__ctx *cx) {
   size_t n;
   const mp__res **pas = mp__list(cx, MP__K_PEERAUTHENTICATION, &n);
   for (size_t i = 0; i < n; i++) {
-    const mp__node *plm = mp__get(pas[i]->spec, "portLevelMtls");
-    if (mp__npairs(plm) == 0 || mp__npairs(pa_selector(pas[i])) > 0) continue;
+    const mp_yaml_node *plm = mp_yaml_get(pas[i]->spec, "portLevelMtls");
+    if (mp_yaml_npairs(plm) == 0 || mp_yaml_npairs(pa_selector(pas[i])) > 0) continue;
     mp__report(cx, pas[i], plm->line,
                "portLevelMtls needs a workload selector: Istio rejects port-level mTLS on a "
                "namespace- or mesh-wide PeerAuthentication");

@@ -11,5 +11,4 @@ set(MP_ANALYZER_SOURCES
     rules_mtls.c
     rules_linkerd.c
     rules_smi.c
-    rules_k8s.c
-    yaml_tree.c)
+    rules_k8s.c)

@@ -321,6 +321,70 @@ static void test_concurrent_migrations(void **state) {
   mp_free(db);
 }
 
+static Meshplane__V1__PerformanceProfile *import(const char *doc, const char *name,
+                                                 mp_rpc_code want, mp_rpc_status *st) {
+  Meshplane__V1__ImportProfileRequest req = MESHPLANE__V1__IMPORT_PROFILE_REQUEST__INIT;
+  req.document = (char *)doc;
+  req.name = (char *)name;
+  ProtobufCMessage *resp = NULL;
+  mp_rpc_code code = rpc("ImportProfile", &req.base, &resp, st);
+  if (code != want) fail_msg("ImportProfile: %s %s", mp_rpc_code_name(code), st->message);
+  return (Meshplane__V1__PerformanceProfile *)resp;
+}
+
+static void test_import_smp(void **state) {
+  static const char yaml[] = "smp_version: v0.0.1\n"
+                             "id: 4f6d4b34-1111-4222-8333-444444444444\n"
+                             "name: bookinfo-productpage\n"
+                             "labels:\n  mesh: istio\n  team: sre\n"
+                             "clients:\n"
+                             "  - internal: false\n"
+                             "    load_generator: fortio\n"
+                             "    protocol: http\n"
+                             "    connections: 8\n"
+                             "    rps: 250\n"
+                             "    headers:\n      X-Env: test\n"
+                             "    cookies:\n      session: abc\n"
+                             "    body: '{\"q\": 1}'\n"
+                             "    content_type: application/json\n"
+                             "    endpoint_urls:\n      - http://productpage:9080/productpage\n"
+                             "duration: 30s\n";
+  mp_rpc_status st;
+  Meshplane__V1__PerformanceProfile *p = import(yaml, NULL, MP_RPC_OK, &st);
+  assert_string_equal(p->name, "bookinfo-productpage");
+  assert_string_equal(p->duration, "30s");
+  assert_int_equal(p->concurrent_request, 8);
+  assert_true(p->qps == 250);
+  assert_string_equal(p->load_generators[0], "fortio");
+  assert_string_equal(p->endpoints[0], "http://productpage:9080/productpage");
+  assert_string_equal(p->request_headers[0], "X-Env: test");
+  assert_string_equal(p->request_cookies, "session=abc");
+  assert_int_equal(p->request_body.len, 8);
+  assert_string_equal(p->content_type, "application/json");
+  assert_string_equal(p->service_mesh, "istio");
+  protobuf_c_message_free_unpacked(&p->base, NULL);
+
+  /* The JSON form with the proto JSON mapping's camelCase, and a name override. */
+  static const char json[] =
+      "{\"smpVersion\": \"v0.0.1\", \"name\": \"x\", \"duration\": \"5s\", \"clients\": "
+      "[{\"loadGenerator\": \"wrk2\", \"connections\": 2, \"rps\": 10, "
+      "\"endpointUrls\": [\"https://a.example:8443/\"]}]}";
+  p = import(json, "from json", MP_RPC_OK, &st);
+  assert_string_equal(p->name, "from json");
+  assert_string_equal(p->load_generators[0], "wrk2");
+  assert_string_equal(p->endpoints[0], "https://a.example:8443/");
+  protobuf_c_message_free_unpacked(&p->base, NULL);
+
+  /* Bad documents: clear messages, nothing created. */
+  import("name: [unclosed", NULL, MP_RPC_INVALID_ARGUMENT, &st);
+  assert_non_null(strstr(st.message, "not valid YAML or JSON (line"));
+  import("name: n\nduration: 1s\n", NULL, MP_RPC_INVALID_ARGUMENT, &st);
+  assert_non_null(strstr(st.message, "no clients"));
+  import("name: n\nduration: 1s\nclients: [{connections: 1, endpoint_urls: [ftp://x/]}]\n", NULL,
+         MP_RPC_INVALID_ARGUMENT, &st);
+  assert_non_null(strstr(st.message, "ftp://x/"));
+}
+
 static void test_bad_database(void **state) {
   /* A database that does not answer: a clear message and exit 1, not a hang. */
   mp_proc p;
@@ -341,7 +405,7 @@ int main(void) {
       cmocka_unit_test(test_create_get_roundtrip), cmocka_unit_test(test_validation),
       cmocka_unit_test(test_update_delete),        cmocka_unit_test(test_list_paging_search),
       cmocka_unit_test(test_database_restart),     cmocka_unit_test(test_concurrent_migrations),
-      cmocka_unit_test(test_bad_database),
+      cmocka_unit_test(test_import_smp),           cmocka_unit_test(test_bad_database),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   mp_rpc_shutdown();

@@ -1,4 +1,4 @@
-/* The arena and the YAML document tree: libyaml's event stream folded into mp__node
+/* The arena and the YAML document tree: libyaml's event stream folded into mp_yaml_node
  * trees that remember the line of every node, plus read-only accessors that tolerate
  * absent nodes and wrong types, so rules can walk partial resources without checks. */
 #include <stdarg.h>
@@ -9,22 +9,22 @@
 
 #include <yaml.h>
 
-#include "analyzer_internal.h"
+#include "meshplane/yaml.h"
 
 /* ---- arena -------------------------------------------------------------------------- */
 
-struct mp__chunk {
-  mp__chunk *next;
+struct mp_arena_chunk {
+  mp_arena_chunk *next;
   size_t used, cap;
   max_align_t data[];
 };
 
 #define MP__CHUNK 16384
 
-void *mp__alloc(mp__arena *a, size_t n) {
+void *mp_arena_alloc(mp_arena *a, size_t n) {
   n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
   if (n == 0) n = sizeof(max_align_t);
-  mp__chunk *c = a->head;
+  mp_arena_chunk *c = a->head;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > MP__CHUNK ? n : MP__CHUNK;
     c = mp_malloc(sizeof(*c) + cap);
@@ -39,30 +39,30 @@ void *mp__alloc(mp__arena *a, size_t n) {
   return p;
 }
 
-char *mp__strndup(mp__arena *a, const char *s, size_t n) {
-  char *d = mp__alloc(a, n + 1);
+char *mp_arena_strndup(mp_arena *a, const char *s, size_t n) {
+  char *d = mp_arena_alloc(a, n + 1);
   if (n) memcpy(d, s, n);
   d[n] = '\0';
   return d;
 }
 
-char *mp__strdup(mp__arena *a, const char *s) {
-  return mp__strndup(a, s ? s : "", s ? strlen(s) : 0);
+char *mp_arena_strdup(mp_arena *a, const char *s) {
+  return mp_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
 }
 
-char *mp__printf(mp__arena *a, const char *fmt, ...) {
+char *mp_arena_printf(mp_arena *a, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *tmp = mp_vasprintf(fmt, ap);
   va_end(ap);
-  char *s = mp__strdup(a, tmp);
+  char *s = mp_arena_strdup(a, tmp);
   mp_free(tmp);
   return s;
 }
 
-void mp__arena_free(mp__arena *a) {
+void mp_arena_free(mp_arena *a) {
   if (!a) return;
-  for (mp__chunk *c = a->head, *next; c; c = next) {
+  for (mp_arena_chunk *c = a->head, *next; c; c = next) {
     next = c->next;
     mp_free(c);
   }
@@ -72,34 +72,34 @@ void mp__arena_free(mp__arena *a) {
 /* ---- parsing -------------------------------------------------------------------------- */
 
 typedef struct frame {
-  mp__node *node;
-  mp__node **kids; /* heap while the collection is open */
+  mp_yaml_node *node;
+  mp_yaml_node **kids; /* heap while the collection is open */
   size_t n, cap;
   char *anchor; /* heap */
 } frame;
 
 typedef struct anchor {
   char *name; /* heap */
-  mp__node *node;
+  mp_yaml_node *node;
 } anchor;
 
 typedef struct builder {
-  mp__arena *arena;
+  mp_arena *arena;
   frame *stack;
   size_t depth, cap;
   anchor *anchors;
   size_t nanchors, capanchors;
-  mp__node *root;
+  mp_yaml_node *root;
 } builder;
 
-static mp__node *new_node(builder *b, mp__ntype t, const yaml_mark_t *mark) {
-  mp__node *n = mp__alloc(b->arena, sizeof(*n));
+static mp_yaml_node *new_node(builder *b, mp_yaml_type t, const yaml_mark_t *mark) {
+  mp_yaml_node *n = mp_arena_alloc(b->arena, sizeof(*n));
   n->type = t;
   n->line = (int)(mark->line > INT32_MAX - 1 ? INT32_MAX - 1 : mark->line) + 1;
   return n;
 }
 
-static void add_anchor(builder *b, const char *name, mp__node *n) {
+static void add_anchor(builder *b, const char *name, mp_yaml_node *n) {
   if (!name) return;
   if (b->nanchors == b->capanchors) {
     b->capanchors = b->capanchors ? b->capanchors * 2 : 8;
@@ -110,7 +110,7 @@ static void add_anchor(builder *b, const char *name, mp__node *n) {
   b->nanchors++;
 }
 
-static mp__node *find_anchor(const builder *b, const char *name) {
+static mp_yaml_node *find_anchor(const builder *b, const char *name) {
   /* The latest definition wins, as YAML redefinition says. */
   for (size_t i = b->nanchors; i-- > 0;)
     if (strcmp(b->anchors[i].name, name) == 0) return b->anchors[i].node;
@@ -123,7 +123,7 @@ static void clear_anchors(builder *b) {
 }
 
 /* Hands a finished node to the open collection, or makes it the document root. */
-static void attach(builder *b, mp__node *n) {
+static void attach(builder *b, mp_yaml_node *n) {
   if (b->depth == 0) {
     b->root = n;
     return;
@@ -136,7 +136,7 @@ static void attach(builder *b, mp__node *n) {
   f->kids[f->n++] = n;
 }
 
-static void push(builder *b, mp__node *n, const char *anchor_name) {
+static void push(builder *b, mp_yaml_node *n, const char *anchor_name) {
   if (b->depth == b->cap) {
     b->cap = b->cap ? b->cap * 2 : 16;
     b->stack = mp_realloc(b->stack, b->cap * sizeof(*b->stack));
@@ -149,12 +149,12 @@ static void push(builder *b, mp__node *n, const char *anchor_name) {
 
 static void pop(builder *b) {
   frame *f = &b->stack[--b->depth];
-  mp__node *n = f->node;
+  mp_yaml_node *n = f->node;
   /* A map with an odd number of kids cannot come out of libyaml; guard anyway. */
-  if (n->type == MP__MAP && f->n % 2) f->n--;
+  if (n->type == MP_YAML_MAP && f->n % 2) f->n--;
   n->n = f->n;
   if (f->n) {
-    n->kids = mp__alloc(b->arena, f->n * sizeof(*n->kids));
+    n->kids = mp_arena_alloc(b->arena, f->n * sizeof(*n->kids));
     memcpy(n->kids, f->kids, f->n * sizeof(*n->kids));
   }
   mp_free(f->kids);
@@ -185,15 +185,16 @@ static void on_scalar(builder *b, const yaml_event_t *ev) {
   const char *v = (const char *)ev->data.scalar.value;
   size_t len = ev->data.scalar.length;
   bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-  mp__node *n = new_node(b, plain && is_null_text(v, len) ? MP__NULL : MP__SCALAR, &ev->start_mark);
+  mp_yaml_node *n =
+      new_node(b, plain && is_null_text(v, len) ? MP_YAML_NULL : MP_YAML_SCALAR, &ev->start_mark);
   n->quoted = !plain;
-  n->str = mp__strndup(b->arena, v ? v : "", v ? len : 0);
+  n->str = mp_arena_strndup(b->arena, v ? v : "", v ? len : 0);
   add_anchor(b, (const char *)ev->data.scalar.anchor, n);
   attach(b, n);
 }
 
-bool mp__yaml_parse(mp__arena *a, const void *data, size_t len, mp__doc_fn fn, void *arg, char *err,
-                    size_t err_size, int *err_line) {
+bool mp_yaml_parse(mp_arena *a, const void *data, size_t len, mp_yaml_doc_fn fn, void *arg,
+                   char *err, size_t err_size, int *err_line) {
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) {
     snprintf(err, err_size, "cannot initialize the YAML parser");
@@ -223,23 +224,25 @@ bool mp__yaml_parse(mp__arena *a, const void *data, size_t len, mp__doc_fn fn, v
     case YAML_STREAM_END_EVENT: done = true; break;
     case YAML_DOCUMENT_START_EVENT: builder_reset(&b); break;
     case YAML_DOCUMENT_END_EVENT:
-      if (b.root && b.root->type != MP__NULL) fn(arg, b.root);
+      if (b.root && b.root->type != MP_YAML_NULL) fn(arg, b.root);
       builder_reset(&b);
       break;
     case YAML_SCALAR_EVENT: on_scalar(&b, &ev); break;
     case YAML_SEQUENCE_START_EVENT:
-      push(&b, new_node(&b, MP__SEQ, &ev.start_mark), (const char *)ev.data.sequence_start.anchor);
+      push(&b, new_node(&b, MP_YAML_SEQ, &ev.start_mark),
+           (const char *)ev.data.sequence_start.anchor);
       break;
     case YAML_MAPPING_START_EVENT:
-      push(&b, new_node(&b, MP__MAP, &ev.start_mark), (const char *)ev.data.mapping_start.anchor);
+      push(&b, new_node(&b, MP_YAML_MAP, &ev.start_mark),
+           (const char *)ev.data.mapping_start.anchor);
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
       if (b.depth) pop(&b);
       break;
     case YAML_ALIAS_EVENT: {
-      mp__node *target = find_anchor(&b, (const char *)ev.data.alias.anchor);
-      attach(&b, target ? target : new_node(&b, MP__NULL, &ev.start_mark));
+      mp_yaml_node *target = find_anchor(&b, (const char *)ev.data.alias.anchor);
+      attach(&b, target ? target : new_node(&b, MP_YAML_NULL, &ev.start_mark));
       break;
     }
     default: break;
@@ -255,48 +258,52 @@ bool mp__yaml_parse(mp__arena *a, const void *data, size_t len, mp__doc_fn fn, v
 
 /* ---- accessors ------------------------------------------------------------------------ */
 
-bool mp__is_map(const mp__node *n) { return n && n->type == MP__MAP; }
-bool mp__is_seq(const mp__node *n) { return n && n->type == MP__SEQ; }
+bool mp_yaml_is_map(const mp_yaml_node *n) { return n && n->type == MP_YAML_MAP; }
+bool mp_yaml_is_seq(const mp_yaml_node *n) { return n && n->type == MP_YAML_SEQ; }
 
-size_t mp__len(const mp__node *n) { return mp__is_seq(n) ? n->n : 0; }
+size_t mp_yaml_len(const mp_yaml_node *n) { return mp_yaml_is_seq(n) ? n->n : 0; }
 
-size_t mp__npairs(const mp__node *n) { return mp__is_map(n) ? n->n / 2 : 0; }
+size_t mp_yaml_npairs(const mp_yaml_node *n) { return mp_yaml_is_map(n) ? n->n / 2 : 0; }
 
-const mp__node *mp__at(const mp__node *seq, size_t i) {
-  return mp__is_seq(seq) && i < seq->n ? seq->kids[i] : NULL;
+const mp_yaml_node *mp_yaml_at(const mp_yaml_node *seq, size_t i) {
+  return mp_yaml_is_seq(seq) && i < seq->n ? seq->kids[i] : NULL;
 }
 
-const mp__node *mp__key(const mp__node *map, size_t i) {
-  return mp__is_map(map) && 2 * i + 1 < map->n ? map->kids[2 * i] : NULL;
+const mp_yaml_node *mp_yaml_key(const mp_yaml_node *map, size_t i) {
+  return mp_yaml_is_map(map) && 2 * i + 1 < map->n ? map->kids[2 * i] : NULL;
 }
 
-const mp__node *mp__val(const mp__node *map, size_t i) {
-  return mp__is_map(map) && 2 * i + 1 < map->n ? map->kids[2 * i + 1] : NULL;
+const mp_yaml_node *mp_yaml_val(const mp_yaml_node *map, size_t i) {
+  return mp_yaml_is_map(map) && 2 * i + 1 < map->n ? map->kids[2 * i + 1] : NULL;
 }
 
-const char *mp__str(const mp__node *n) { return n && n->type == MP__SCALAR ? n->str : NULL; }
+const char *mp_yaml_str(const mp_yaml_node *n) {
+  return n && n->type == MP_YAML_SCALAR ? n->str : NULL;
+}
 
-const mp__node *mp__get(const mp__node *map, const char *key) {
-  if (!mp__is_map(map)) return NULL;
+const mp_yaml_node *mp_yaml_get(const mp_yaml_node *map, const char *key) {
+  if (!mp_yaml_is_map(map)) return NULL;
   for (size_t i = 0; i + 1 < map->n; i += 2) {
-    const char *k = mp__str(map->kids[i]);
+    const char *k = mp_yaml_str(map->kids[i]);
     if (k && strcmp(k, key) == 0) return map->kids[i + 1];
   }
   return NULL;
 }
 
-const mp__node *mp__path(const mp__node *n, ...) {
+const mp_yaml_node *mp_yaml_path(const mp_yaml_node *n, ...) {
   va_list ap;
   va_start(ap, n);
-  for (const char *k; n && (k = va_arg(ap, const char *));) n = mp__get(n, k);
+  for (const char *k; n && (k = va_arg(ap, const char *));) n = mp_yaml_get(n, k);
   va_end(ap);
   return n;
 }
 
-const char *mp__gets(const mp__node *map, const char *key) { return mp__str(mp__get(map, key)); }
+const char *mp_yaml_gets(const mp_yaml_node *map, const char *key) {
+  return mp_yaml_str(mp_yaml_get(map, key));
+}
 
-bool mp__int(const mp__node *n, long *out) {
-  const char *s = mp__str(n);
+bool mp_yaml_int(const mp_yaml_node *n, long *out) {
+  const char *s = mp_yaml_str(n);
   if (!s || !*s) return false;
   const char *p = s;
   bool neg = false;
@@ -312,9 +319,11 @@ bool mp__int(const mp__node *n, long *out) {
   return true;
 }
 
-bool mp__true(const mp__node *n) {
-  const char *s = mp__str(n);
+bool mp_yaml_true(const mp_yaml_node *n) {
+  const char *s = mp_yaml_str(n);
   return s && (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 || strcasecmp(s, "on") == 0);
 }
 
-int mp__line(const mp__node *n, int fallback) { return n && n->line > 0 ? n->line : fallback; }
+int mp_yaml_line(const mp_yaml_node *n, int fallback) {
+  return n && n->line > 0 ? n->line : fallback;
+}

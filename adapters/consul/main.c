@@ -1,0 +1,6 @@
+/* meshplane-adapter-consul: the whole process is the SDK's entry point. */
+#include "meshplane/adapter.h"
+
+extern const mp_adapter mp_consul_adapter;
+
+int main(int argc, char **argv) { return mp_adapter_main(&mp_consul_adapter, argc, argv); }

@@ -63,12 +63,10 @@ static mp_status set_value(const mp_flag *f, const char *v, bool from_env) {
   case MP_FLAG_BOOL: return parse_bool(v, f->target);
   case MP_FLAG_DURATION: return mp_duration_parse(v, f->target);
   case MP_FLAG_LIST: {
+    /* Comma-separated in both places; the environment replaces the default, each flag
+     * on the command line adds to what is there. */
     mp_strlist *l = f->target;
-    if (!from_env) {
-      mp_strlist_push(l, v);
-      return MP_OK;
-    }
-    mp_strlist_free(l);
+    if (from_env) mp_strlist_free(l);
     char *copy = mp_strdup(v), *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
       if (*tok) mp_strlist_push(l, tok);

@@ -153,7 +153,7 @@ static void test_flags(void **state) {
   int nargs = -1;
   int rc =
       run_flags(flags, MP_ARRAY_LEN(flags), &nargs, "--listen=[::]:5", "pos1", "--timeout", "1m30s",
-                "--qps", "2.5", "--tls", "--no-color", "-p", "c:3", "--", "--pos2", NULL);
+                "--qps", "2.5", "--tls", "--no-color", "-p", "c:3,d:4", "--", "--pos2", NULL);
   assert_int_equal(rc, 0);
   assert_string_equal(listen, "[::]:5"); /* argv beats env */
   assert_int_equal(workers, 8);          /* env beats default */
@@ -161,10 +161,11 @@ static void test_flags(void **state) {
   assert_true(qps == 2.5);
   assert_true(tls);
   assert_false(color);
-  assert_int_equal(peers.len, 3); /* env list, then argv appends */
+  assert_int_equal(peers.len, 4); /* env list, then argv appends (commas split both) */
   assert_string_equal(peers.items[0], "a:1");
   assert_string_equal(peers.items[1], "b:2");
   assert_string_equal(peers.items[2], "c:3");
+  assert_string_equal(peers.items[3], "d:4");
   assert_int_equal(nargs, 2);
   mp_flags_free(flags, MP_ARRAY_LEN(flags));
   assert_null(listen);

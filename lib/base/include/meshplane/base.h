@@ -142,7 +142,7 @@ typedef enum mp_flag_type {
   MP_FLAG_DOUBLE,   /* target: double */
   MP_FLAG_BOOL,     /* target: bool; "--x", "--x=true|false|1|0", "--no-x" */
   MP_FLAG_DURATION, /* target: int64_t nanoseconds, Go syntax */
-  MP_FLAG_LIST,     /* target: mp_strlist, repeatable and comma-separated in env */
+  MP_FLAG_LIST,     /* target: mp_strlist; repeatable, and comma-separated values split */
 } mp_flag_type;
 
 typedef struct mp_strlist {

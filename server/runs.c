@@ -372,6 +372,18 @@ static void finish(mp_run *r, Meshplane__V1__RunStatus status, const char *error
           error ? error : "");
 }
 
+/* The run thread is done: it gives back its reference and the registry's; watchers
+ * that still hold one keep the run (and its updates) until they let go. */
+static void end_run(mp_run *r) {
+  mp_runs *reg = r->reg;
+  pthread_mutex_lock(&reg->mu);
+  reg->active--;
+  pthread_cond_broadcast(&reg->cv);
+  pthread_mutex_unlock(&reg->mu);
+  mp_run_release(r); /* the registry's */
+  mp_run_release(r); /* this thread's */
+}
+
 static void *run_main(void *arg) {
   mp_run *r = arg;
   mp_server *s = r->reg->srv;
@@ -390,11 +402,7 @@ static void *run_main(void *arg) {
     finish(r, MESHPLANE__V1__RUN_STATUS__RUN_STATUS_FAILED, why, NULL);
     mp_free(r->shares);
     r->shares = NULL;
-    pthread_mutex_lock(&r->reg->mu);
-    r->reg->active--;
-    pthread_cond_broadcast(&r->reg->cv);
-    pthread_mutex_unlock(&r->reg->mu);
-    mp_run_release(r);
+    end_run(r);
     return NULL;
   }
   pthread_mutex_lock(&r->reg->mu);
@@ -489,11 +497,7 @@ static void *run_main(void *arg) {
   r->n_shares = 0;
   mp_free(parts);
   mp_buf_free(&errors);
-  pthread_mutex_lock(&r->reg->mu);
-  r->reg->active--;
-  pthread_cond_broadcast(&r->reg->cv);
-  pthread_mutex_unlock(&r->reg->mu);
-  mp_run_release(r);
+  end_run(r);
   return NULL;
 }
 

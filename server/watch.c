@@ -58,9 +58,10 @@ static bool replay(mp_server *s, const Meshplane__V1__WatchEventsRequest *in, in
 
 void mp_events_watch(mp_server *s, const Meshplane__V1__WatchEventsRequest *in,
                      Meshplane__V1__Event_Closure done, void *cd) {
-  if (in->since_id < 0) {
+  if (in->since_id < -1) {
     mp_rpc_fail(cd, MP_RPC_INVALID_ARGUMENT,
-                "since_id must be >= 0 (0 = only new events, N = the events after id N)");
+                "since_id must be -1 (from the first event), 0 (only new events) or N (the "
+                "events after id N)");
     return;
   }
   /* Subscribe before reading the database, so nothing falls between the two. */
@@ -69,8 +70,8 @@ void mp_events_watch(mp_server *s, const Meshplane__V1__WatchEventsRequest *in,
     mp_rpc_fail(cd, MP_RPC_UNAVAILABLE, "%s", mp_error_last());
     return;
   }
-  int64_t last = in->since_id;
-  if (last == 0) {
+  int64_t last = in->since_id < 0 ? 0 : in->since_id;
+  if (in->since_id == 0) {
     mp_status st;
     PGresult *r = mp_db_exec(s->db, "SELECT COALESCE(max(id), 0) FROM events", NULL, &st);
     if (!r) {
@@ -80,7 +81,7 @@ void mp_events_watch(mp_server *s, const Meshplane__V1__WatchEventsRequest *in,
     }
     last = mp_db_int(r, 0, 0);
     PQclear(r);
-  } else if (!replay(s, in, &last, done, cd)) {
+  } else if (!replay(s, in, &last, done, cd)) { /* since_id -1 replays from the first event */
     mp_bus_unsubscribe(sub);
     return;
   }

@@ -1,6 +1,7 @@
 /* The adapter SDK through its mock host: request validation, operation ids, event order,
  * ring overflow, concurrent operations, final events, the analyzer seam, timeouts. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -40,8 +41,12 @@ static mp_status op_fail_plain(mp_adapter_ctx *ctx) {
 static mp_status op_quiet(mp_adapter_ctx *ctx) { return MP_OK; }
 
 /* Waits until cancelled or out of time, then makes a platform call, which reports why. */
+static atomic_int blocking; /* operations inside op_block now */
+
 static mp_status op_block(mp_adapter_ctx *ctx) {
+  atomic_fetch_add(&blocking, 1);
   while (!mp_adapter_cancelled(ctx)) mp_sleep_ms(5);
+  atomic_fetch_sub(&blocking, 1);
   return mp_adapter_apply(ctx, "", NULL, false);
 }
 
@@ -366,7 +371,9 @@ static void test_queue_bound(void **state) {
   mp_adapter_mock_opts o = {.workers = 1, .queue = 1};
   mp_adapter_mock *m = mp_adapter_mock_new(&test_adapter, &o);
   char *a = submit(m, "block", "", NULL);
-  mp_sleep_ms(50); /* let the worker take it off the queue */
+  /* Wait until the worker has taken it off the queue (however loaded the machine). */
+  for (int i = 0; i < 1000 && atomic_load(&blocking) == 0; i++) mp_sleep_ms(5);
+  assert_int_equal(atomic_load(&blocking), 1);
   char *b = submit(m, "quiet", "", NULL);
   mp_adapter_request r = {sizeof r, .op = "quiet"};
   char *id = NULL;

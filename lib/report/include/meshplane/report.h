@@ -48,6 +48,29 @@ mp_status mp_report_smp_yaml(const Meshplane__V1__Result *r, mp_buf *out);
 mp_status mp_report_hdr_log(const char *const *intervals, size_t n, int64_t start_ms,
                             double interval_s, mp_buf *out);
 
+/* ---- any message as JSON or YAML (protobuf-c reflection) -------------------------------
+ * Keys are the .proto field names (snake_case); enums are written by value name, bytes as
+ * base64, 64-bit integers as plain numbers, maps as objects with string keys, non-finite
+ * doubles as "NaN"/"Infinity" (JSON) or .nan/.inf (YAML). Every proto3 field is written,
+ * zero values included, so scripts can rely on keys being there; unset oneof members and
+ * absent sub-messages are left out (in repeated/map values they are null). */
+typedef struct mp_report_msg_opts {
+  int indent;         /* JSON: spaces per level; 0 writes one compact line. YAML: unused */
+  int depth;          /* nesting level to start at, to embed the output in a larger
+                         document (JSON: indentation of closing lines; YAML: 2 spaces each) */
+  bool omit_defaults; /* leave out proto3 fields at their zero value and empty lists */
+} mp_report_msg_opts;
+
+/* Appends m (borrowed; NULL gives null) as a JSON object, without a final newline. o may
+ * be NULL for compact output. */
+void mp_report_message_json(const ProtobufCMessage *m, const mp_report_msg_opts *o, mp_buf *out);
+/* Appends m as a YAML block mapping, each line indented by 2 * o->depth, ending in a
+ * newline; a message with nothing to write is "{}". */
+void mp_report_message_yaml(const ProtobufCMessage *m, const mp_report_msg_opts *o, mp_buf *out);
+/* Appends msgs[0..n) as a YAML block sequence ("- key: ..."), "[]" when n is 0. */
+void mp_report_messages_yaml(const ProtobufCMessage *const *msgs, size_t n,
+                             const mp_report_msg_opts *o, mp_buf *out);
+
 /* "2.35ms", "1.20s", "850us". Writes into buf, returns it. */
 const char *mp_report_fmt_us(double us, char *buf, size_t n);
 

@@ -66,6 +66,8 @@ int mctl_fail_rpc(mctl_ctx *c, const char *what, const mp_rpc_status *st);
 /* Calls a unary Meshplane method with the --timeout deadline. On success returns 0 with
  * *resp set (the caller frees it with protobuf_c_message_free_unpacked); otherwise prints
  * the error (unless quiet) and returns its exit code with *resp NULL. st may be NULL. */
+/* The channel to --server, made on first use (NULL with mp_error_last() on a bad address). */
+mp_rpc_channel *mctl_channel(mctl_ctx *c);
 int mctl_call(mctl_ctx *c, const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp,
               const char *what);
 int mctl_call_st(mctl_ctx *c, const char *method, const ProtobufCMessage *req,
@@ -126,6 +128,7 @@ int mctl_events_watch(mctl_ctx *c, int argc, char **argv);
 int mctl_analyze(mctl_ctx *c, int argc, char **argv);
 int mctl_system_status(mctl_ctx *c, int argc, char **argv);
 int mctl_version(mctl_ctx *c, int argc, char **argv);
+int mctl_health(mctl_ctx *c, int argc, char **argv);
 
 /* The command tree and dispatcher (main.c calls it; tests may too). */
 int mctl_main(int argc, char **argv);

@@ -132,7 +132,7 @@ int mctl_fail_rpc(mctl_ctx *c, const char *what, const mp_rpc_status *st) {
   return mctl_fail(c, code, "%s: %s", what, msg);
 }
 
-static mp_rpc_channel *channel(mctl_ctx *c) {
+mp_rpc_channel *mctl_channel(mctl_ctx *c) {
   if (c->ch) return c->ch;
   mp_rpc_channel_opts o = {.tls = c->tls || *c->tls_ca,
                            .tls_ca_file = *c->tls_ca ? c->tls_ca : NULL,
@@ -144,7 +144,7 @@ static mp_rpc_channel *channel(mctl_ctx *c) {
 int mctl_call_st(mctl_ctx *c, const char *method, const ProtobufCMessage *req,
                  ProtobufCMessage **resp, mp_rpc_status *st) {
   *resp = NULL;
-  mp_rpc_channel *ch = channel(c);
+  mp_rpc_channel *ch = mctl_channel(c);
   if (!ch) {
     st->code = MP_RPC_INVALID_ARGUMENT;
     snprintf(st->message, sizeof st->message, "--server %s: %s", c->server, mp_error_last());
@@ -164,7 +164,7 @@ int mctl_call(mctl_ctx *c, const char *method, const ProtobufCMessage *req, Prot
 int mctl_stream(mctl_ctx *c, const char *method, const ProtobufCMessage *req, int64_t timeout_ms,
                 mp_rpc_stream **out, const char *what) {
   mp_rpc_status st = {0};
-  mp_rpc_channel *ch = channel(c);
+  mp_rpc_channel *ch = mctl_channel(c);
   if (!ch) return mctl_fail(c, MCTL_EXIT_USAGE, "--server %s: %s", c->server, mp_error_last());
   mp_rpc_call_opts o = {.timeout_ms = timeout_ms};
   mp_rpc_code code = mp_rpc_stream_open(ch, MCTL_API, method, req, &o, out, &st);

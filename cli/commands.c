@@ -39,6 +39,8 @@ static const command commands[] = {
     {NULL, "analyze", "check Kubernetes and mesh YAML against best-practice rules (offline)",
      mctl_analyze},
     {NULL, "version", "print meshctl's version and the server's", mctl_version},
+    {NULL, "health", "gRPC health check of a meshplane process (server, worker, adapter)",
+     mctl_health},
 };
 
 static const char exit_codes[] =

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "meshplane/report.h"
 #include "table.h"
 
@@ -147,4 +148,36 @@ int mctl_version(mctl_ctx *c, int argc, char **argv) {
   }
   if (resp) protobuf_c_message_free_unpacked(resp, NULL);
   return rc ? mctl_fail_rpc(c, "ask the server its version", &st) : 0;
+}
+
+/* meshctl health: the standard gRPC health check of any meshplane process (server,
+ * worker, adapter), for container health checks and scripts. Exit 0 when SERVING. */
+int mctl_health(mctl_ctx *c, int argc, char **argv) {
+  static char *service = "";
+  static const mp_flag flags[] = {
+      {"service", 0, MP_FLAG_STRING, &service, NULL,
+       "the service to check (default: the process as a whole)", "NAME"},
+  };
+  int nargs, rc;
+  if (!mctl_parse(c, "[--service NAME]",
+                  "Asks grpc.health.v1.Health/Check of --server: prints the status and exits 0 "
+                  "when SERVING, 1 when not, 4 when the process cannot be reached.",
+                  flags, MP_ARRAY_LEN(flags), false, argc, argv, &nargs, &rc))
+    return rc;
+  mp_rpc_channel *ch = mctl_channel(c);
+  if (!ch) return mctl_fail(c, MCTL_EXIT_USAGE, "--server %s: %s", c->server, mp_error_last());
+  Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+  req.service = service;
+  ProtobufCMessage *resp = NULL;
+  mp_rpc_status st;
+  mp_rpc_call_opts o = {.timeout_ms = c->timeout_ns / MP_NS_PER_MS};
+  if (mp_rpc_unary(ch, &grpc__health__v1__health__descriptor, "Check", &req.base, &resp, &o, &st) !=
+      MP_RPC_OK)
+    return mctl_fail_rpc(c, "check health", &st);
+  int status = ((Grpc__Health__V1__HealthCheckResponse *)resp)->status;
+  const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+      &grpc__health__v1__health_check_response__serving_status__descriptor, status);
+  printf("%s\n", v ? v->name : "UNKNOWN");
+  protobuf_c_message_free_unpacked(resp, NULL);
+  return status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING ? 0 : 1;
 }

@@ -173,6 +173,17 @@ static void test_run_without_worker(void **state) {
   EXPECT_RC(r, 0);
   EXPECT_IN(r.out.data, "No loadgen workers");
   cli_result_free(&r);
+  /* The health check that container images use: the server and its API service. */
+  cli_run(&r, 30, M, "health", NULL);
+  EXPECT_RC(r, 0);
+  EXPECT_IN(r.out.data, "SERVING");
+  cli_result_free(&r);
+  cli_run(&r, 30, M, "health", "--service", "meshplane.v1.Meshplane", NULL);
+  EXPECT_RC(r, 0);
+  cli_result_free(&r);
+  cli_run(&r, 30, M, "health", "--service", "no.such.Service", NULL);
+  EXPECT_RC(r, 3);
+  cli_result_free(&r);
   /* Now the workers: restart the server with them. */
   stop_server();
   assert_true(start_workers());

@@ -101,6 +101,9 @@ static void test_binary_exit_codes(void **state) {
   assert_non_null(strstr(r.err.data, "--server"));
   cli_result_free(&r);
   unsetenv("MESHPLANE_SERVER");
+  cli_run(&r, 30, MESHCTL_BIN, "--timeout", "5s", "health", "--server", "127.0.0.1:1", NULL);
+  assert_int_equal(r.rc, 4);
+  cli_result_free(&r);
   cli_run(&r, 30, MESHCTL_BIN, "perf", "compare", "only-one", NULL);
   assert_int_equal(r.rc, 2);
   cli_result_free(&r);

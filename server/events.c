@@ -79,59 +79,64 @@ static void free_pending(pending *p) {
   mp_free(p);
 }
 
-/* Writes up to WRITE_BATCH queued events in one transaction. On failure the batch goes
- * back to the front of the queue, to be retried. */
+/* Writes up to WRITE_BATCH queued events and their outbox rows with one statement, in one
+ * transaction under the writers' lock. On failure the batch goes back to the front of the
+ * queue, to be retried. */
 static void write_batch(mp_events *e, pending *batch) {
+  size_t n = 0;
+  for (pending *p = batch; p; p = p->next) n++;
+  char **cols[11];
+  for (int k = 0; k < 11; k++) cols[k] = mp_calloc(n + 1, sizeof *cols[k]);
+  char *types = NULL;
+  size_t i = 0;
+  mp_buf tb = {0};
+  mp_buf_puts(&tb, "{");
+  for (pending *p = batch; p; p = p->next, i++) {
+    const Meshplane__V1__Event *ev = p->ev;
+    cols[0][i] = ev->source;
+    cols[1][i] = p->subject + strlen("meshplane.events.");
+    cols[2][i] = ev->operation_id;
+    cols[4][i] = ev->summary;
+    cols[5][i] = ev->details;
+    cols[6][i] = ev->probable_cause;
+    cols[7][i] = ev->suggested_remediation;
+    cols[8][i] = ev->error_code;
+    cols[9][i] = ev->component;
+    cols[10][i] = ev->component_name;
+    mp_buf_printf(&tb, "%s%d", i ? "," : "", ev->type);
+  }
+  mp_buf_puts(&tb, "}");
+  types = mp_buf_steal(&tb);
+  mp_dbargs a = {0};
+  for (int k = 0; k < 11; k++) {
+    if (k == 3)
+      mp_dbargs_text(&a, types);
+    else
+      mp_dbargs_textarray(&a, cols[k], n);
+  }
   mp_dbc *c = mp_db_get(e->srv->db);
   mp_status st = mp_dbc_begin(c);
-  PGresult *r = NULL;
   if (st == MP_OK)
-    r = mp_dbc_exec(c, "SELECT pg_advisory_xact_lock(" EVENTS_LOCK_KEY ")", NULL, &st);
-  PQclear(r);
-  for (pending *p = batch; p && st == MP_OK; p = p->next) {
-    Meshplane__V1__Event *ev = p->ev;
-    mp_dbargs a = {0};
-    mp_dbargs_text(&a, ev->source);
-    mp_dbargs_text(&a, p->subject + strlen("meshplane.events."));
-    mp_dbargs_text(&a, ev->operation_id);
-    mp_dbargs_int(&a, ev->type);
-    mp_dbargs_text(&a, ev->summary);
-    mp_dbargs_text(&a, ev->details);
-    mp_dbargs_text(&a, ev->probable_cause);
-    mp_dbargs_text(&a, ev->suggested_remediation);
-    mp_dbargs_text(&a, ev->error_code);
-    mp_dbargs_text(&a, ev->component);
-    mp_dbargs_text(&a, ev->component_name);
-    r = mp_dbc_exec(c,
-                    "INSERT INTO events (source, mesh, operation_id, type, summary, details, "
-                    "probable_cause, suggested_remediation, error_code, component, "
-                    "component_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-                    "RETURNING id, (extract(epoch FROM created_at) * 1000)::bigint",
-                    &a, &st);
-    mp_dbargs_free(&a);
-    if (!r) break;
-    ev->id = mp_db_int(r, 0, 0);
-    ev->created_at_ms = mp_db_int(r, 0, 1);
-    PQclear(r);
-    size_t n = meshplane__v1__event__get_packed_size(ev);
-    uint8_t *buf = mp_malloc(n ? n : 1);
-    meshplane__v1__event__pack(ev, buf);
-    mp_dbargs_text(&a, p->subject);
-    mp_dbargs_bytes(&a, buf, n);
-    mp_free(buf);
-    r = mp_dbc_exec(c, "INSERT INTO outbox (subject, payload) VALUES ($1, $2)", &a, &st);
-    mp_dbargs_free(&a);
-    PQclear(r);
-  }
-  if (st == MP_OK) {
-    r = mp_dbc_exec(c, "NOTIFY " NOTIFY_CHANNEL, NULL, &st);
-    PQclear(r);
-  }
+    PQclear(mp_dbc_exec(c, "SELECT pg_advisory_xact_lock(" EVENTS_LOCK_KEY ")", NULL, &st));
+  if (st == MP_OK)
+    PQclear(mp_dbc_exec(
+        c,
+        "WITH ins AS (INSERT INTO events (source, mesh, operation_id, type, summary, details, "
+        "probable_cause, suggested_remediation, error_code, component, component_name) SELECT * "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], "
+        "$7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) RETURNING id, mesh) "
+        "INSERT INTO outbox (subject, event_id) SELECT 'meshplane.events.' || mesh, id FROM ins "
+        "ORDER BY id",
+        &a, &st));
+  if (st == MP_OK) PQclear(mp_dbc_exec(c, "NOTIFY " NOTIFY_CHANNEL, NULL, &st));
   if (st == MP_OK)
     st = mp_dbc_commit(c);
   else
     mp_dbc_rollback(c);
   mp_db_put(e->srv->db, c);
+  mp_dbargs_free(&a);
+  for (int k = 0; k < 11; k++) mp_free(cols[k]);
+  mp_free(types);
 
   pthread_mutex_lock(&e->mu);
   if (st != MP_OK) {
@@ -181,39 +186,79 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-/* Publishes outbox rows in id order until it is empty or the bus refuses; deletes what
- * was published. Returns how many were published. */
+/* Publishes outbox rows in id order (a batch at a time, one wait for the bus) and deletes
+ * them once the bus has them. Returns how many were published, -1 on a database error. */
 static int relay_once(mp_events *e, PGconn *pg) {
-  PGresult *r = PQexec(pg, "SELECT id, subject, payload FROM outbox ORDER BY id LIMIT 500");
+  PGresult *r = PQexec(
+      pg,
+      "SELECT o.id, o.subject, o.payload IS NOT NULL, o.payload, e.id, e.source, "
+      "e.operation_id, e.type, e.summary, e.details, e.probable_cause, e.suggested_remediation, "
+      "e.error_code, e.component, e.component_name, "
+      "(extract(epoch FROM e.created_at) * 1000)::bigint FROM outbox o LEFT JOIN events e ON "
+      "e.id = o.event_id ORDER BY o.id LIMIT 500");
   if (PQresultStatus(r) != PGRES_TUPLES_OK) {
     PQclear(r);
     return -1;
   }
-  int done = 0;
-  int64_t last = 0;
-  for (int i = 0; i < PQntuples(r); i++) {
-    size_t len;
-    unsigned char *payload = mp_db_bytes(r, i, 2, &len);
-    char msg_id[48];
-    snprintf(msg_id, sizeof msg_id, "outbox-%s", PQgetvalue(r, i, 0));
-    mp_status st = mp_bus_publish(e->srv->bus, PQgetvalue(r, i, 1), payload, len, msg_id);
-    PQfreemem(payload);
-    if (st != MP_OK) {
-      mp_debug("relay paused", "error=\"%s\"", mp_error_last());
-      break;
+  int rows = PQntuples(r);
+  const char **subjects = mp_calloc((size_t)rows + 1, sizeof *subjects);
+  const void **datas = mp_calloc((size_t)rows + 1, sizeof *datas);
+  size_t *lens = mp_calloc((size_t)rows + 1, sizeof *lens);
+  char **ids = mp_calloc((size_t)rows + 1, sizeof *ids);
+  for (int i = 0; i < rows; i++) {
+    subjects[i] = PQgetvalue(r, i, 1);
+    ids[i] = mp_asprintf("outbox-%s", PQgetvalue(r, i, 0));
+    if (mp_db_bool(r, i, 2)) {
+      datas[i] = mp_db_bytes(r, i, 3, &lens[i]);
+      continue;
     }
-    last = mp_db_int(r, i, 0);
-    done++;
+    Meshplane__V1__Event ev = MESHPLANE__V1__EVENT__INIT;
+    ev.id = mp_db_int(r, i, 4);
+    ev.source = (char *)mp_db_text(r, i, 5);
+    ev.operation_id = (char *)mp_db_text(r, i, 6);
+    ev.type = (int32_t)mp_db_int(r, i, 7);
+    ev.summary = (char *)mp_db_text(r, i, 8);
+    ev.details = (char *)mp_db_text(r, i, 9);
+    ev.probable_cause = (char *)mp_db_text(r, i, 10);
+    ev.suggested_remediation = (char *)mp_db_text(r, i, 11);
+    ev.error_code = (char *)mp_db_text(r, i, 12);
+    ev.component = (char *)mp_db_text(r, i, 13);
+    ev.component_name = (char *)mp_db_text(r, i, 14);
+    ev.created_at_ms = mp_db_int(r, i, 15);
+    lens[i] = meshplane__v1__event__get_packed_size(&ev);
+    uint8_t *buf = mp_malloc(lens[i] ? lens[i] : 1);
+    meshplane__v1__event__pack(&ev, buf);
+    datas[i] = buf;
   }
-  PQclear(r);
+  int done = 0;
+  if (rows > 0) {
+    mp_status st = mp_bus_publish_batch(e->srv->bus, (size_t)rows, subjects, datas, lens,
+                                        (const char *const *)ids);
+    if (st == MP_OK)
+      done = rows;
+    else
+      mp_debug("relay paused", "error=\"%s\"", mp_error_last());
+  }
   if (done) {
     char sql[96];
-    snprintf(sql, sizeof sql, "DELETE FROM outbox WHERE id <= %lld", (long long)last);
+    snprintf(sql, sizeof sql, "DELETE FROM outbox WHERE id <= %s", PQgetvalue(r, rows - 1, 0));
     PQclear(PQexec(pg, sql));
     pthread_mutex_lock(&e->mu);
     e->relayed += (uint64_t)done;
     pthread_mutex_unlock(&e->mu);
   }
+  for (int i = 0; i < rows; i++) {
+    if (mp_db_bool(r, i, 2))
+      PQfreemem((void *)datas[i]);
+    else
+      mp_free((void *)datas[i]);
+    mp_free(ids[i]);
+  }
+  mp_free(subjects);
+  mp_free(datas);
+  mp_free(lens);
+  mp_free(ids);
+  PQclear(r);
   return done;
 }
 

@@ -10,7 +10,7 @@
 #include "runs.h"
 #include "workers.h"
 
-#define START_DELAY_MS 150 /* lets every worker get the spec before the common start */
+#define START_DELAY_MS 50 /* lets every worker get the spec before the common start */
 
 typedef struct share {
   mp_run *run;

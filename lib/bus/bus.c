@@ -1,5 +1,6 @@
 /* The bus: a NATS backend (nats.c) and an in-process backend behind one API. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <nats/nats.h>
@@ -56,6 +57,7 @@ struct mp_bus {
   natsConnection *nc;
   jsCtx *js;
   bool stream_ready;
+  atomic_int async_errors; /* JetStream async publishes that failed */
 };
 
 static void queue_free(mp_bus_sub *s) {
@@ -149,6 +151,12 @@ static void on_disconnected(natsConnection *nc, void *closure) {
   if (!b->closing) mp_warn("disconnected from NATS; reconnecting", "url=%s", b->url);
 }
 
+/* A JetStream async publish failed (no ack in time, or refused): the batch is retried. */
+static void on_async_error(jsCtx *js, jsPubAckErr *pae, void *closure) {
+  mp_bus *b = closure;
+  atomic_fetch_add(&b->async_errors, 1);
+}
+
 static mp_status nats_open(mp_bus *b, const char *name) {
   natsStatus s = natsOptions_Create(&b->opts);
   if (s == NATS_OK) s = natsOptions_SetURL(b->opts, b->url);
@@ -168,7 +176,11 @@ static mp_status nats_open(mp_bus *b, const char *name) {
                         natsStatus_GetText(s));
   if (s == NATS_NOT_YET_CONNECTED)
     mp_warn("NATS is not reachable yet; connecting in the background", "url=%s", b->url);
-  if (natsConnection_JetStream(&b->js, b->nc, NULL) != NATS_OK) b->js = NULL;
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.ErrHandler = on_async_error;
+  jo.PublishAsync.ErrHandlerClosure = b;
+  if (natsConnection_JetStream(&b->js, b->nc, &jo) != NATS_OK) b->js = NULL;
   return MP_OK;
 }
 
@@ -220,6 +232,54 @@ static mp_status nats_publish(mp_bus *b, const char *subject, const void *data, 
   if (s != NATS_OK)
     return mp_error_set(MP_ERR_UNAVAILABLE, "publish to NATS at %s failed: %s", b->url,
                         natsStatus_GetText(s));
+  return MP_OK;
+}
+
+/* Publishes n messages and waits once for the server to have them all: JetStream async
+ * publishes and one wait for their acks, or core publishes and one flush. */
+static mp_status nats_publish_batch(mp_bus *b, size_t n, const char *const *subjects,
+                                    const void *const *datas, const size_t *lens,
+                                    const char *const *ids) {
+  if (natsConnection_Status(b->nc) != NATS_CONN_STATUS_CONNECTED)
+    return mp_error_set(MP_ERR_UNAVAILABLE, "NATS at %s is not connected", b->url);
+  natsStatus s = NATS_OK;
+  bool js = ensure_stream(b);
+  atomic_store(&b->async_errors, 0);
+  for (size_t i = 0; i < n && s == NATS_OK; i++) {
+    if (js && mp_bus_subject_matches(b->stream_subjects, subjects[i])) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = ids ? ids[i] : NULL;
+      s = js_PublishAsync(b->js, subjects[i], datas[i], (int)lens[i], &po);
+    } else {
+      s = natsConnection_Publish(b->nc, subjects[i], datas[i], (int)lens[i]);
+    }
+  }
+  if (js) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = b->timeout_ms;
+    natsStatus w = js_PublishAsyncComplete(b->js, &po);
+    if (s == NATS_OK) s = w;
+    if (w != NATS_OK) {
+      /* Forget what is still pending: the whole batch is published again. */
+      natsMsgList pending = {0};
+      if (js_PublishAsyncGetPendingList(&pending, b->js) == NATS_OK) natsMsgList_Destroy(&pending);
+    }
+  }
+  if (s == NATS_OK) s = natsConnection_FlushTimeout(b->nc, b->timeout_ms);
+  if (s == NATS_OK && atomic_load(&b->async_errors) > 0) s = NATS_ERR;
+  if (s != NATS_OK)
+    return mp_error_set(MP_ERR_UNAVAILABLE, "publish to NATS at %s failed: %s", b->url,
+                        natsStatus_GetText(s));
+  return MP_OK;
+}
+
+mp_status mp_bus_publish_batch(mp_bus *b, size_t n, const char *const *subjects,
+                               const void *const *datas, const size_t *lens,
+                               const char *const *ids) {
+  if (b->url) return nats_publish_batch(b, n, subjects, datas, lens, ids);
+  for (size_t i = 0; i < n; i++) local_publish(b, subjects[i], datas[i], lens[i]);
   return MP_OK;
 }
 

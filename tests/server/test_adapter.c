@@ -15,6 +15,7 @@ typedef struct ev {
   char op[MP_UUID_STRLEN];
   int type;
   char summary[64];
+  char details[32]; /* "burst" events: the wall-clock µs when emitted */
 } ev;
 
 static struct {
@@ -26,7 +27,10 @@ static struct {
 
 static char *mesh = "testmesh";
 
-static void emit(const char *op, int type, const char *summary) {
+static void emit_at(const char *op, int type, const char *summary, const char *details);
+static void emit(const char *op, int type, const char *summary) { emit_at(op, type, summary, ""); }
+
+static void emit_at(const char *op, int type, const char *summary, const char *details) {
   pthread_mutex_lock(&E.mu);
   if (E.len == E.cap) {
     E.cap = E.cap ? E.cap * 2 : 1024;
@@ -36,6 +40,7 @@ static void emit(const char *op, int type, const char *summary) {
   mp_strlcpy(e->op, op, sizeof e->op);
   e->type = type;
   mp_strlcpy(e->summary, summary, sizeof e->summary);
+  mp_strlcpy(e->details, details, sizeof e->details);
   pthread_cond_broadcast(&E.cv);
   pthread_mutex_unlock(&E.mu);
 }
@@ -57,6 +62,28 @@ static void ad_mesh_versions(Meshes__MeshService_Service *svc,
   done(&r, cd);
 }
 
+typedef struct burst_arg {
+  long n, rate;
+  char op[MP_UUID_STRLEN];
+} burst_arg;
+
+static void *burst(void *arg) {
+  burst_arg *b = arg;
+  int64_t t0 = mp_mono_ns(), gap = MP_NS_PER_S / b->rate;
+  for (long i = 0; i < b->n; i++) {
+    int64_t due = t0 + i * gap, now = mp_mono_ns();
+    if (due > now) mp_sleep_ms((due - now) / MP_NS_PER_MS);
+    char summary[64], stamp[32];
+    snprintf(summary, sizeof summary, "event %ld", i);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(stamp, sizeof stamp, "%lld", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    emit_at(b->op, 0, summary, stamp);
+  }
+  mp_free(b);
+  return NULL;
+}
+
 static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__ApplyRuleRequest *in,
                                Meshes__ApplyRuleResponse_Closure done, void *cd) {
   Meshes__ApplyRuleResponse r = MESHES__APPLY_RULE_RESPONSE__INIT;
@@ -68,6 +95,16 @@ static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__A
       snprintf(s, sizeof s, "event %d", i);
       emit(in->operation_id, 0, s);
     }
+  } else if (!strcmp(in->opname, "burst")) {
+    /* "N RATE": N events at RATE per second, stamped with their emit time (benchmarks). */
+    long n = 0, rate = 1000;
+    sscanf(in->custom_body, "%ld %ld", &n, &rate);
+    burst_arg *b = mp_malloc(sizeof *b);
+    *b = (burst_arg){n, rate > 0 ? rate : 1000, ""};
+    mp_strlcpy(b->op, in->operation_id, sizeof b->op);
+    pthread_t t;
+    pthread_create(&t, NULL, burst, b);
+    pthread_detach(t);
   } else if (!strcmp(in->opname, "fail")) {
     emit(in->operation_id, 2, "failed on purpose");
   } else {
@@ -118,6 +155,7 @@ static void ad_stream_events(Meshes__MeshService_Service *svc, const Meshes__Eve
       Meshes__EventsResponse r = MESHES__EVENTS_RESPONSE__INIT;
       r.event_type = (Meshes__EventType)batch[i].type;
       r.summary = batch[i].summary;
+      r.details = batch[i].details;
       r.operation_id = batch[i].op;
       r.component = "adapter";
       r.component_name = mesh;

@@ -46,6 +46,13 @@ bool mp_bus_jetstream(mp_bus *b);
 mp_status mp_bus_publish(mp_bus *b, const char *subject, const void *data, size_t len,
                          const char *msg_id);
 
+/* Publishes n messages (copied) in order and returns MP_OK once the server has all of
+ * them: one wait for the batch instead of one per message. On failure some may have been
+ * delivered: publish the whole batch again (ids de-duplicate on JetStream). */
+mp_status mp_bus_publish_batch(mp_bus *b, size_t n, const char *const *subjects,
+                               const void *const *datas, const size_t *lens,
+                               const char *const *ids);
+
 /* Subscribes to subject (wildcards allowed). Messages published after this returns are
  * queued for the subscriber (up to max_pending, default 100000). */
 mp_status mp_bus_subscribe(mp_bus *b, const char *subject, int max_pending, mp_bus_sub **out);

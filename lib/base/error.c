@@ -7,10 +7,14 @@
 static _Thread_local char last_error[512];
 
 mp_status mp_error_set(mp_status st, const char *fmt, ...) {
+  /* Formatted aside first: callers may pass mp_error_last() itself as an argument, to
+   * add context to the message a callee recorded. */
+  char msg[sizeof last_error];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  memcpy(last_error, msg, sizeof msg);
   return st;
 }
 

@@ -221,9 +221,16 @@ int mp_flags_parse(const mp_program *prog, const mp_flag *flags, size_t nflags, 
         else
           f = NULL;
       }
-    } else if (a[2] == '\0') {
+    } else {
       for (size_t k = 0; k < nflags; k++)
         if (flags[k].short_name == a[1]) f = &flags[k];
+      /* "-t2" is "-t 2" for flags that take a value; "-x" alone otherwise. */
+      if (f && a[2] != '\0') {
+        if (f->type == MP_FLAG_BOOL)
+          f = NULL;
+        else
+          value = a + 2;
+      }
     }
     if (!f) {
       rc = fail(prog, "unknown flag %s", a);

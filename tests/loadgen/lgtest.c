@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,6 +48,8 @@ void lg_target_start(lg_proc *p, const char *const *args) {
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
+    /* A failed assertion leaves the test without stopping its target: die with it. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(pipefd[1], 1);
     close(pipefd[0]);
     close(pipefd[1]);
@@ -127,6 +130,7 @@ bool lg_nginx_start(lg_proc *p) {
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     char log[512];
     snprintf(log, sizeof log, "%s/stderr.log", p->dir);
     FILE *e = freopen(log, "w", stderr);

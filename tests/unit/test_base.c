@@ -178,6 +178,12 @@ static void test_flags(void **state) {
   assert_int_equal(run_flags(flags, MP_ARRAY_LEN(flags), &nargs, "--bogus", NULL), -1);
   mp_flags_free(flags, MP_ARRAY_LEN(flags));
   listen = "x";
+  /* Short flags take attached values: -w16 is -w 16. */
+  assert_int_equal(run_flags(flags, MP_ARRAY_LEN(flags), &nargs, "-w16", "-l", "h:1", NULL), 0);
+  assert_int_equal(workers, 16);
+  assert_string_equal(listen, "h:1");
+  mp_flags_free(flags, MP_ARRAY_LEN(flags));
+  listen = "x";
   assert_int_equal(run_flags(flags, MP_ARRAY_LEN(flags), &nargs, "--workers", "many", NULL), -1);
   mp_flags_free(flags, MP_ARRAY_LEN(flags));
   listen = "x";
@@ -258,6 +264,14 @@ static void test_log(void **state) {
   assert_non_null(strstr(mp_error_last(), "debug, info, warn, error or off"));
 }
 
+static void test_error_self_reference(void **state) {
+  (void)state;
+  mp_error_set(MP_ERR_INVALID, "inner problem %d", 42);
+  /* Adding context to a callee's message, with that message as an argument. */
+  mp_error_set(MP_ERR_INVALID, "outer: %s (and more)", mp_error_last());
+  assert_string_equal(mp_error_last(), "outer: inner problem 42 (and more)");
+}
+
 static void test_uuid_buf(void **state) {
   (void)state;
   char a[MP_UUID_STRLEN], b[MP_UUID_STRLEN];
@@ -292,6 +306,7 @@ int main(void) {
       cmocka_unit_test(test_flags_help_version),
       cmocka_unit_test(test_log),
       cmocka_unit_test(test_uuid_buf),
+      cmocka_unit_test(test_error_self_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

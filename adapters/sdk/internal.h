@@ -73,10 +73,17 @@ struct mp_adapter_ctx {
   mp_adapter_ctx *next;
 };
 
+struct mp_adapter_stream {
+  mp__runtime *rt;
+};
+
 struct mp__runtime {
   const mp_adapter *ad;
   const mp_adapter_platform *platform;
   void *platform_data;
+  void *platform_global; /* what the platform's attach made */
+  bool attached;
+  struct mp_adapter_stream stream;
   mp__ring ring;
   pthread_mutex_t mu;
   pthread_cond_t work_cv, done_cv;
@@ -91,6 +98,7 @@ struct mp__runtime {
 
 /* Checks the table's ABI header and contents; MP_ERR_INVALID with a message. */
 mp_status mp__adapter_check(const mp_adapter *ad);
+/* NULL when the platform's attach hook failed (mp_error_last() says why). */
 mp__runtime *mp__runtime_new(const mp_adapter *ad, const mp__runtime_opts *o);
 /* Cancels queued and running operations and joins the workers; the ring stays readable.
  * Idempotent. */

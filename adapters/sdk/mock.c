@@ -113,6 +113,13 @@ mp_adapter_mock *mp_adapter_mock_new(const mp_adapter *adapter, const mp_adapter
                          .platform = o->platform ? o->platform : &recorder,
                          .platform_data = m};
   m->rt = mp__runtime_new(adapter, &ro);
+  if (!m->rt) {
+    for (char **t = m->missing; *t; t++) mp_free(*t);
+    mp_free(m->missing);
+    pthread_mutex_destroy(&m->mu);
+    mp_free(m);
+    return NULL;
+  }
   return m;
 }
 

@@ -179,6 +179,8 @@ const mp_adapter_request *mp_adapter_req(const mp_adapter_ctx *ctx) { return &ct
 const void *mp_adapter_op_arg(const mp_adapter_ctx *ctx) { return ctx->op->arg; }
 const mp_adapter_op *mp_adapter_op_of(const mp_adapter_ctx *ctx) { return ctx->op; }
 void *mp_adapter_platform_data(const mp_adapter_ctx *ctx) { return ctx->rt->platform_data; }
+void *mp_adapter_platform_global(const mp_adapter_ctx *ctx) { return ctx->rt->platform_global; }
+const mp_adapter *mp_adapter_of(const mp_adapter_ctx *ctx) { return ctx->rt->ad; }
 
 const char *mp_adapter_version(const mp_adapter_ctx *ctx) {
   if (*ctx->req.version) return ctx->req.version;
@@ -220,6 +222,28 @@ void mp_adapter_emit_event(mp_adapter_ctx *ctx, mp_adapter_event_type type, cons
                                              : MP_LOG_INFO;
   MP_LOG(lvl, "event", "op=%s operation_id=%s seq=%llu summary=\"%s\" error_code=%s", ctx->s_op,
          ctx->s_id, (unsigned long long)seq, summary ? summary : "", error_code ? error_code : "");
+}
+
+void mp_adapter_stream_emit(mp_adapter_stream *s, mp_adapter_event_type type, const char *summary,
+                            const char *details, const char *probable_cause,
+                            const char *suggested_remediation, const char *error_code) {
+  mp_adapter_event ev = {
+      .type = type,
+      .summary = (char *)summary,
+      .details = (char *)details,
+      .operation_id = "",
+      .probable_cause = (char *)probable_cause,
+      .suggested_remediation = (char *)suggested_remediation,
+      .error_code = (char *)error_code,
+      .component = "adapter",
+      .component_name = (char *)s->rt->ad->name,
+  };
+  uint64_t seq = mp__ring_push(&s->rt->ring, &ev);
+  mp_log_level lvl = type == MP_EVENT_ERROR  ? MP_LOG_ERROR
+                     : type == MP_EVENT_WARN ? MP_LOG_WARN
+                                             : MP_LOG_INFO;
+  MP_LOG(lvl, "event", "op=- seq=%llu summary=\"%s\" error_code=%s", (unsigned long long)seq,
+         summary ? summary : "", error_code ? error_code : "");
 }
 
 MP_PRINTF(3, 0)
@@ -370,6 +394,18 @@ mp__runtime *mp__runtime_new(const mp_adapter *ad, const mp__runtime_opts *o) {
   pthread_cond_init(&rt->done_cv, &ca);
   pthread_condattr_destroy(&ca);
   unsigned n = o->workers ? o->workers : 4;
+  rt->stream.rt = rt;
+  if (rt->platform->attach) {
+    if (rt->platform->attach(ad, &rt->stream, &rt->platform_global) != MP_OK) {
+      mp__ring_destroy(&rt->ring);
+      pthread_cond_destroy(&rt->work_cv);
+      pthread_cond_destroy(&rt->done_cv);
+      pthread_mutex_destroy(&rt->mu);
+      mp_free(rt);
+      return NULL;
+    }
+    rt->attached = true;
+  }
   rt->threads = mp_calloc(n, sizeof *rt->threads);
   for (unsigned i = 0; i < n; i++) {
     if (pthread_create(&rt->threads[i], NULL, worker, rt) != 0) break;
@@ -466,6 +502,8 @@ void mp__runtime_stop(mp__runtime *rt) {
 void mp__runtime_free(mp__runtime *rt) {
   if (!rt) return;
   mp__runtime_stop(rt);
+  if (rt->attached && rt->platform->detach) rt->platform->detach(rt->platform_global);
+  rt->attached = false;
   mp__ring_destroy(&rt->ring);
   pthread_cond_destroy(&rt->work_cv);
   pthread_cond_destroy(&rt->done_cv);

@@ -271,6 +271,14 @@ int mp_adapter_main(const mp_adapter *ad, int argc, char **argv) {
                          .op_timeout_ms = op_timeout_ns / MP_NS_PER_MS};
   service svc = {.base = MESHES__MESH_SERVICE__INIT(svc_), .component = program};
   svc.rt = mp__runtime_new(ad, &ro);
+  if (!svc.rt) {
+    fprintf(stderr, "%s: the %s platform cannot start: %s\n", program,
+            ad->platform && ad->platform->name ? ad->platform->name : "kubernetes",
+            mp_error_last());
+    mp_rpc_server_free(srv);
+    mp_flags_free(flags, MP_ARRAY_LEN(flags));
+    return 1;
+  }
   static const char *const renames[] = {"AdapterName", "MeshName", "AdapterVersions",
                                         "MeshVersions", NULL};
   mp_rpc_server_add_service(srv, &svc.base.base);

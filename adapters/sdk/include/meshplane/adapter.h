@@ -15,9 +15,9 @@
  * The SDK serves meshes.MeshService (Meshery's adapter API) and the same methods as
  * meshes.AdapterService, validates ApplyOperation requests, runs each operation's
  * handler on a bounded worker pool and fans the events handlers emit out to every
- * StreamEvents subscriber. Handlers act on a cluster (or, later, a host) through the
- * platform calls below (mp_adapter_apply, mp_adapter_helm, mp_adapter_run_tool), never
- * through a shell.
+ * StreamEvents subscriber. Handlers act on a cluster (or, with mp_adapter_platform_host, on
+ * this host) through the platform calls below (mp_adapter_apply, mp_adapter_helm,
+ * mp_adapter_run_tool), never through a shell.
  *
  * Conventions: functions returning mp_status record a message with mp_error_set();
  * strings passed in are borrowed for the duration of the call unless said otherwise.
@@ -104,6 +104,9 @@ typedef struct mp_adapter {
   size_t n_ops;
   const mp_adapter_platform *platform; /* NULL: mp_adapter_platform_kubernetes */
   const char *const *properties;       /* NULL-terminated key, value, ...: ComponentInfo */
+  /* Static data for the platform, read by its attach hook: the host platform takes the
+   * adapter's proxy (an mp_adapter_host_proxy). NULL for kubernetes. */
+  const void *platform_arg;
 } mp_adapter;
 
 #define MP_ADAPTER_V1 .abi_version = MP_ADAPTER_ABI_VERSION, .struct_size = sizeof(mp_adapter)
@@ -139,6 +142,8 @@ const mp_adapter_request *mp_adapter_req(const mp_adapter_ctx *ctx);
 const void *mp_adapter_op_arg(const mp_adapter_ctx *ctx);
 /* The op table entry being run. */
 const mp_adapter_op *mp_adapter_op_of(const mp_adapter_ctx *ctx);
+/* The adapter table the operation runs in. */
+const mp_adapter *mp_adapter_of(const mp_adapter_ctx *ctx);
 /* The requested version, else the adapter's default (versions[0]), else "". */
 const char *mp_adapter_version(const mp_adapter_ctx *ctx);
 /* True once the adapter is shutting down or the operation ran out of time. Platform
@@ -257,11 +262,27 @@ bool mp_adapter_valid_namespace(const char *ns);
 
 /* ---- platforms -------------------------------------------------------------------------- */
 
+/* The adapter's event stream, for a platform's background work (outside any operation):
+ * valid from the platform's attach hook until its detach hook returns. */
+typedef struct mp_adapter_stream mp_adapter_stream;
+
+/* Publishes an event that belongs to no operation (operation_id ""), tagged like
+ * mp_adapter_emit_event's. Strings are copied; any may be NULL. Thread-safe. */
+void mp_adapter_stream_emit(mp_adapter_stream *s, mp_adapter_event_type type, const char *summary,
+                            const char *details, const char *probable_cause,
+                            const char *suggested_remediation, const char *error_code);
+
 /* A platform is where operations act: a static const ops table. Every hook receives the
  * per-operation state its begin() made. begin runs before the first platform call of an
  * operation and end after the handler returns (only if begin succeeded). NULL hooks are
  * allowed: the call then fails with MP_ADAPTER_ERR_UNSUPPORTED naming the platform.
- * Hooks record failures with mp_adapter_problem(). */
+ * Hooks record failures with mp_adapter_problem().
+ *
+ * A platform with state that outlives operations (the host platform's processes) also has
+ * attach, run once when the adapter's runtime starts (mp_adapter_main, mp_adapter_mock_new)
+ * before any operation, and detach, run once after the last operation ended. What attach
+ * puts in *global every hook reaches with mp_adapter_platform_global(). If attach fails,
+ * the adapter does not start (the message of mp_error_last() says why). */
 struct mp_adapter_platform {
   uint32_t abi_version; /* MP_ADAPTER_ABI_VERSION */
   uint32_t struct_size; /* sizeof(mp_adapter_platform) */
@@ -275,6 +296,8 @@ struct mp_adapter_platform {
                         mp_adapter_tool_mode mode, const char *ns);
   mp_status (*snapshot)(mp_adapter_ctx *ctx, void *state, const char *ns, mp_buf *out);
   mp_status (*smi_conformance)(mp_adapter_ctx *ctx, void *state);
+  mp_status (*attach)(const mp_adapter *ad, mp_adapter_stream *stream, void **global);
+  void (*detach)(void *global);
 };
 
 /* Kubernetes: kubeconfigs from the request in 0600 temp files (removed when the operation
@@ -284,6 +307,119 @@ extern const mp_adapter_platform mp_adapter_platform_kubernetes;
 
 /* The data a platform was created with (mp_adapter_mock's recorder); NULL otherwise. */
 void *mp_adapter_platform_data(const mp_adapter_ctx *ctx);
+/* What the platform's attach hook made; NULL for platforms without one. */
+void *mp_adapter_platform_global(const mp_adapter_ctx *ctx);
+
+/* ---- the host platform: a mesh of local sidecar proxies --------------------------------- */
+
+/* The host platform runs a mesh on this machine: a state directory (a mesh CA, workload
+ * certificates, proxy configurations, logs), one supervised sidecar proxy per workload and
+ * the sample apps it starts. Kubernetes-style YAML drives it: Deployments are workloads
+ * (identity spiffe://<trust-domain>/ns/<ns>/sa/<serviceAccountName>), Services route to
+ * the workloads they select, and SMI TrafficTarget, HTTPRouteGroup, TCPRoute and
+ * TrafficSplit become proxy configuration. The adapter names its proxy in
+ * mp_adapter.platform_arg (an mp_adapter_host_proxy); the proxy renders configuration from
+ * the views below, which the platform computes. See adapters/README.md, "Host meshes". */
+extern const mp_adapter_platform mp_adapter_platform_host;
+
+/* One HTTPRouteGroup match, resolved. Strings are the user's, validated: regexes and
+ * header names hold no control characters; methods are upper-case tokens. */
+typedef struct mp_adapter_host_match {
+  const char *path_regex;     /* NULL: any path; else a PCRE anchored at the path's start */
+  const char *const *methods; /* NULL-terminated; NULL: any method */
+  const char *const *headers; /* NULL-terminated name, value-regex, ...: all must match */
+} mp_adapter_host_match;
+
+/* One TrafficTarget whose destination is this workload: requests from one of the sources
+ * (checked on the client certificate's URI SAN) that match one of the matches pass. */
+typedef struct mp_adapter_host_allow {
+  const char *name;                     /* "<ns>/<name>" of the TrafficTarget */
+  const char *const *sources;           /* SPIFFE URIs, NULL-terminated, at least one */
+  const mp_adapter_host_match *matches; /* n_matches of them; 0: every request */
+  size_t n_matches;
+} mp_adapter_host_allow;
+
+/* An upstream sidecar: its inbound listener and a weight (1 without a split). */
+typedef struct mp_adapter_host_endpoint {
+  const char *address;  /* "127.0.0.1:port" */
+  const char *workload; /* "<ns>/<name>", for comments */
+  unsigned weight;      /* 1..256; integer ratios are exact (smooth weighted round robin) */
+} mp_adapter_host_endpoint;
+
+/* A Service reachable through this sidecar's outbound listener, chosen by the Host header. */
+typedef struct mp_adapter_host_route {
+  const char *service, *ns;
+  const char *key;          /* unique, [a-z0-9_], for names in the proxy's config */
+  const char *const *hosts; /* Host header values that select it (no port), NULL-terminated */
+  const char *tls_name;     /* the DNS SAN every endpoint's certificate carries */
+  const mp_adapter_host_endpoint *endpoints; /* the Service's own; may be 0 (503) */
+  size_t n_endpoints;
+  /* A TrafficSplit with this Service as its root: requests that match split_matches (all
+   * when n_split_matches is 0) go to split_endpoints by weight; others to endpoints. */
+  const mp_adapter_host_endpoint *split_endpoints; /* n_split 0: no split */
+  size_t n_split;
+  const mp_adapter_host_match *split_matches;
+  size_t n_split_matches;
+} mp_adapter_host_route;
+
+/* Everything a proxy needs to render one workload's sidecar. Borrowed for the call. */
+typedef struct mp_adapter_host_sidecar {
+  const char *name, *ns;       /* the workload (Deployment) */
+  const char *identity;        /* its SPIFFE URI */
+  const char *dir;             /* the sidecar's directory: put pid, temp and runtime files here */
+  const char *cert, *key, *ca; /* PEM files: workload certificate and key, mesh CA */
+  const char *cert_key;        /* the certificate and its key in one PEM file (0600) */
+  const char *listen_ip;       /* "127.0.0.1" */
+  int inbound_port;            /* in front of the app: mTLS when mtls */
+  int outbound_port;           /* plain HTTP from the app; mTLS to upstream sidecars */
+  const char *app_address;     /* "127.0.0.1:port" */
+  bool mtls;
+  bool access_control; /* default deny: only requests that an allow entry admits pass */
+  bool as_root;        /* the proxy runs as root: drop workers to an unprivileged user */
+  const mp_adapter_host_allow *allow;
+  size_t n_allow;
+  const mp_adapter_host_route *routes;
+  size_t n_routes;
+  /* GET with "Host: <admin_host>" on the outbound listener answers 200 with body
+   * "<generation>", which tells the platform a reload is in effect. */
+  const char *admin_host;
+  unsigned long generation;
+} mp_adapter_host_sidecar;
+
+/* The proxy of a host mesh: how it renders a sidecar and how it runs and reloads. */
+typedef struct mp_adapter_host_proxy {
+  uint32_t abi_version; /* MP_ADAPTER_ABI_VERSION */
+  uint32_t struct_size; /* sizeof(mp_adapter_host_proxy) */
+  const char *name;     /* "nginx" */
+  const char *program;  /* looked up on PATH, then /usr/sbin and /sbin */
+  const char *package;  /* the Debian package, for remediations */
+  /* Appends the sidecar's configuration to out. MP_ERR_INVALID with a message when the
+   * view asks for something this proxy cannot express. */
+  mp_status (*render)(const mp_adapter_host_sidecar *sc, mp_buf *out);
+  /* Fills argv (at most max - 1 entries, then NULL) to run the proxy in the foreground
+   * with configuration file conf (check: only test the file and exit 0 when valid).
+   * argv[0] is replaced by the program's full path. Strings point into program, sc, conf
+   * or static storage. Returns the count. */
+  size_t (*argv)(const mp_adapter_host_sidecar *sc, const char *program, const char *conf,
+                 bool check, const char **argv, size_t max);
+  int reload_signal;        /* graceful reload of the foreground master (nginx SIGHUP) */
+  int stop_signal;          /* fast stop of the master and its workers */
+  const char *version_flag; /* prints the version ("-v") */
+} mp_adapter_host_proxy;
+
+/* The DER encoding of uri as a GeneralName uniformResourceIdentifier (tag 0x86, length,
+ * bytes), the bytes a certificate's SAN holds for a SPIFFE ID; into out (cleared first).
+ * For proxies that check identities on the certificate's raw bytes. */
+void mp_adapter_host_uri_der(const char *uri, mp_buf *out);
+
+/* Ready-made handlers for host meshes. install: creates the mesh (CA, state) or, with
+ * delete_op, stops everything and removes the state. mtls / access_control: turn mutual
+ * TLS / SMI default deny on (delete_op: off). sampleapp: deploys (removes) the meshplane
+ * sample app's three services app-a, app-b, app-c into the request namespace. */
+mp_status mp_adapter_host_op_install(mp_adapter_ctx *ctx);
+mp_status mp_adapter_host_op_mtls(mp_adapter_ctx *ctx);
+mp_status mp_adapter_host_op_access_control(mp_adapter_ctx *ctx);
+mp_status mp_adapter_host_op_sampleapp(mp_adapter_ctx *ctx);
 
 /* ---- mock host: unit-test an adapter without a network ------------------------------- */
 
@@ -311,7 +447,8 @@ typedef struct mp_adapter_mock_opts {
   const char *const *missing_tools; /* recorder: NULL-terminated tools it lacks */
 } mp_adapter_mock_opts;
 
-/* Links an adapter table into a test: no server, no network. opts may be NULL. */
+/* Links an adapter table into a test: no server, no network. opts may be NULL. NULL when
+ * the table is invalid or the platform's attach hook failed (mp_error_last() says why). */
 mp_adapter_mock *mp_adapter_mock_new(const mp_adapter *adapter, const mp_adapter_mock_opts *opts);
 /* Stops workers (running operations are cancelled and awaited) and frees. NULL is fine. */
 void mp_adapter_mock_free(mp_adapter_mock *m);

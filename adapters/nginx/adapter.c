@@ -1,0 +1,34 @@
+/* The nginx host mesh adapter's table: the host platform with nginx sidecars, on Meshery's
+ * port for it (10020). Every operation is the SDK's; only the proxy (nginx.c) is nginx's. */
+#include "nginx.h"
+
+static const mp_adapter_op ops[] = {
+    {"nginx", "NGINX host mesh (install; delete: uninstall)", MP_OP_INSTALL,
+     mp_adapter_host_op_install, NULL},
+    {"mtls", "Mutual TLS between sidecars (delete: plain HTTP)", MP_OP_CONFIGURE,
+     mp_adapter_host_op_mtls, NULL},
+    {"access-control", "SMI access control: default deny (delete: permissive)", MP_OP_CONFIGURE,
+     mp_adapter_host_op_access_control, NULL},
+    {"sampleapp", "meshplane sample app (app-a, app-b, app-c)", MP_OP_SAMPLE_APPLICATION,
+     mp_adapter_host_op_sampleapp, NULL},
+    {"custom", "Custom YAML (SMI, Services, Deployments)", MP_OP_CUSTOM, mp_adapter_op_custom,
+     NULL},
+    {"analyze", "Analyze running configuration", MP_OP_VALIDATE, mp_adapter_op_analyze, NULL},
+    {"smi_conformance", "SMI conformance", MP_OP_VALIDATE, mp_adapter_op_smi_conformance, NULL},
+};
+
+/* Debian 12's nginx; another installed version works too (install says which runs). */
+static const char *const versions[] = {"1.22.1", NULL};
+
+const mp_adapter mp_nginx_adapter = {
+    MP_ADAPTER_V1,
+    .name = "nginx",
+    .mesh_name = "NGINX_HOST",
+    .summary = "a host mesh of nginx sidecars: mTLS, SMI access, specs and split",
+    .versions = versions,
+    .default_port = 10020,
+    .ops = ops,
+    .n_ops = MP_ARRAY_LEN(ops),
+    .platform = &mp_adapter_platform_host,
+    .platform_arg = &mp_nginx_proxy,
+};

@@ -71,7 +71,7 @@ static void api_get_status(Meshplane__V1__Meshplane_Service *svc,
   PGresult *res = mp_db_exec(s->db, "SELECT 1", NULL, &st);
   r.database_ok = res != NULL;
   PQclear(res);
-  r.nats_ok = mp_bus_connected(s->bus);
+  r.nats_ok = mp_bus_is_nats(s->bus) && mp_bus_connected(s->bus);
   r.adapters_healthy = mp_adapters_healthy(s->adapters);
   r.workers_healthy = mp_workers_healthy(s->workers);
   r.uptime_ms = mp_now_ms() - s->started_ms;

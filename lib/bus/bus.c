@@ -331,6 +331,8 @@ bool mp_bus_connected(mp_bus *b) {
   return !is_nats(b) || natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
+bool mp_bus_is_nats(const mp_bus *b) { return is_nats(b); }
+
 bool mp_bus_jetstream(mp_bus *b) { return is_nats(b) && ensure_stream(b); }
 
 mp_status mp_bus_publish(mp_bus *b, const char *subject, const void *data, size_t len,

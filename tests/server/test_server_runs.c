@@ -142,6 +142,21 @@ static Meshplane__V1__Result *run_profile(const char *profile_id, int *progress)
   return result;
 }
 
+/* GetStatus of a server without --nats: the database is up, NATS is not in use. */
+static void test_status(void **state) {
+  (void)state;
+  Meshplane__V1__StatusRequest req = MESHPLANE__V1__STATUS_REQUEST__INIT;
+  ProtobufCMessage *resp;
+  mp_rpc_status st;
+  assert_int_equal(call("GetStatus", &req.base, &resp, &st), MP_RPC_OK);
+  Meshplane__V1__StatusResponse *r = (Meshplane__V1__StatusResponse *)resp;
+  assert_true(r->database_ok);
+  assert_false(r->nats_ok);
+  assert_string_equal(r->version, MESHPLANE_VERSION);
+  assert_true(r->uptime_ms >= 0);
+  protobuf_c_message_free_unpacked(resp, NULL);
+}
+
 static void test_two_worker_run(void **state) {
   wait_workers(2);
   char *pid = make_profile("two workers", 400, 4, "2s");
@@ -296,6 +311,7 @@ static void test_no_worker(void **state) {
 int main(void) {
   mp_rpc_init();
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_status),
       cmocka_unit_test(test_two_worker_run),
       cmocka_unit_test(test_watcher_leaves_cancel_and_kill),
       cmocka_unit_test(test_no_worker),

@@ -37,6 +37,8 @@ mp_status mp_bus_open(const mp_bus_opts *opts, mp_bus **out);
 void mp_bus_close(mp_bus *b);
 /* True when the bus can deliver now (always for the in-process bus). */
 bool mp_bus_connected(mp_bus *b);
+/* True when the bus is NATS (opened with a URL), false for the in-process bus. */
+bool mp_bus_is_nats(const mp_bus *b);
 /* True when publishes go to a JetStream stream (acknowledged, stored by NATS). */
 bool mp_bus_jetstream(mp_bus *b);
 

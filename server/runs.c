@@ -21,6 +21,7 @@ typedef struct share {
   Meshplane__V1__Result *result; /* the worker's own, when it finished */
   char *error;                   /* why its share failed */
   size_t intervals;              /* progress messages received */
+  uint64_t requests, errors;     /* cumulative, as of its latest progress message */
   bool active;
 } share;
 
@@ -79,21 +80,34 @@ static void push_update_locked(mp_run *r, const Meshplane__V1__RunUpdate *u) {
 
 /* ---- progress aggregation ------------------------------------------------------------- */
 
-/* Publishes, in order, every interval that all active workers have reported. Under the
- * registry lock. */
+/* Interval k is complete when every worker has reported it or has ended (a worker that
+ * ended before it contributes nothing to it but its totals so far). */
+static bool interval_ready_locked(const mp_run *r, size_t k, uint64_t *carried_requests,
+                                  uint64_t *carried_errors) {
+  *carried_requests = *carried_errors = 0;
+  for (size_t i = 0; i < r->n_shares; i++) {
+    const share *sh = &r->shares[i];
+    if (sh->intervals > k) continue;
+    if (sh->active) return false;
+    *carried_requests += sh->requests;
+    *carried_errors += sh->errors;
+  }
+  return true;
+}
+
+/* Publishes, in order, every complete interval. Under the registry lock. */
 static void publish_ready_locked(mp_run *r) {
-  size_t active = 0;
-  for (size_t i = 0; i < r->n_shares; i++) active += r->shares[i].active;
-  /* Publish every complete interval in order. */
-  while (r->published < r->n_intervals && r->interval_reports[r->published].workers >= active) {
+  uint64_t carried_requests, carried_errors;
+  while (r->published < r->n_intervals &&
+         interval_ready_locked(r, r->published, &carried_requests, &carried_errors)) {
     mp_run_interval *done = &r->interval_reports[r->published];
     mp_hdr *m = r->intervals[r->published];
     Meshplane__V1__Progress agg = MESHPLANE__V1__PROGRESS__INIT;
     agg.run_id = r->id;
     agg.worker = "all";
     agg.elapsed_ms = done->elapsed_ms;
-    agg.requests = done->requests;
-    agg.errors = done->errors;
+    agg.requests = done->requests + carried_requests; /* cumulative: never goes back */
+    agg.errors = done->errors + carried_errors;
     agg.interval_rps = done->rps;
     agg.interval_p50_us = mp_hdr_value_at_percentile(m, 50);
     agg.interval_p99_us = mp_hdr_value_at_percentile(m, 99);
@@ -141,7 +155,8 @@ static void on_progress(share *sh, const Meshplane__V1__Progress *p) {
   }
   mp_run_interval *iv = &r->interval_reports[k];
   if (h) mp_hdr_add(r->intervals[k], h);
-  iv->workers++;
+  sh->requests = p->requests;
+  sh->errors = p->errors;
   iv->requests += p->requests;
   iv->errors += p->errors;
   iv->rps += p->interval_rps;

@@ -12,7 +12,6 @@ typedef struct share share;
 
 /* The aggregate of one progress interval over the workers that reported it. */
 typedef struct mp_run_interval {
-  size_t workers;
   uint64_t requests, errors, late_sends;
   double rps;
   int64_t max_lag_us, elapsed_ms, start_ms, length_ms;

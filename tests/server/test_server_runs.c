@@ -109,9 +109,12 @@ static void wait_workers(unsigned n) {
   fail_msg("the server never saw %u healthy workers", n);
 }
 
-/* Runs a profile through RunProfile; returns the result (the caller frees) and counts the
- * progress messages. */
-static Meshplane__V1__Result *run_profile(const char *profile_id, int *progress) {
+/* Runs a profile through RunProfile; returns the result (the caller frees), counts the
+ * progress messages and gives the last one's cumulative request count (which must never
+ * go back). */
+static Meshplane__V1__Result *run_profile(const char *profile_id, int *progress,
+                                          uint64_t *last_requests) {
+  *last_requests = 0;
   Meshplane__V1__RunProfileRequest req = MESHPLANE__V1__RUN_PROFILE_REQUEST__INIT;
   req.profile_id = (char *)profile_id;
   mp_rpc_stream *s;
@@ -128,6 +131,8 @@ static Meshplane__V1__Result *run_profile(const char *profile_id, int *progress)
     if (u->update_case == MESHPLANE__V1__RUN_UPDATE__UPDATE_PROGRESS) {
       assert_true(saw_run);
       assert_string_equal(u->progress->worker, "all");
+      assert_true(u->progress->requests >= *last_requests);
+      *last_requests = u->progress->requests;
       (*progress)++;
     }
     if (u->update_case == MESHPLANE__V1__RUN_UPDATE__UPDATE_RESULT) {
@@ -161,7 +166,8 @@ static void test_two_worker_run(void **state) {
   wait_workers(2);
   char *pid = make_profile("two workers", 400, 4, "2s");
   int progress;
-  Meshplane__V1__Result *r = run_profile(pid, &progress);
+  uint64_t last_requests;
+  Meshplane__V1__Result *r = run_profile(pid, &progress, &last_requests);
   assert_non_null(r);
   assert_int_equal(r->status, MESHPLANE__V1__RUN_STATUS__RUN_STATUS_COMPLETED);
   assert_int_equal(r->n_workers, 2);
@@ -169,6 +175,8 @@ static void test_two_worker_run(void **state) {
   assert_true(progress >= 1);
   /* 400/s for 2 s over two workers: each asked for 200/s. */
   assert_true(r->requests > 700 && r->requests < 900);
+  /* The last aggregate covers both workers to the end (it once had only the first to end). */
+  assert_true(last_requests >= r->requests * 9 / 10 && last_requests <= r->requests);
   assert_true(r->actual_qps > 360 && r->actual_qps < 440);
   for (size_t i = 0; i < 2; i++) {
     assert_true(r->shares[i]->requested_qps == 200);

@@ -21,7 +21,7 @@ void mctl_progress_init(mctl_progress *p, FILE *f, int64_t duration_ms) {
 
 const char *mctl_progress_format(const mctl_progress *p, bool bar, int width, char *buf, size_t n) {
   char el[32], dur[32], p50[32], p99[32];
-  mp_duration_format((p->elapsed_ms / 1000) * MP_NS_PER_S, el, sizeof el);
+  mp_duration_format(((p->elapsed_ms + 500) / 1000) * MP_NS_PER_S, el, sizeof el); /* nearest s */
   mp_duration_format((p->duration_ms / 1000) * MP_NS_PER_S, dur, sizeof dur);
   bool have = mp_hdr_count(p->total) > 0;
   mp_report_fmt_us(have ? (double)mp_hdr_value_at_percentile(p->total, 50) : 0, p50, sizeof p50);

@@ -114,6 +114,7 @@ static void write_batch(mp_events *e, pending *batch) {
     else
       mp_dbargs_textarray(&a, cols[k], n);
   }
+  int64_t t0 = mp_mono_ns();
   mp_dbc *c = mp_db_get(e->srv->db);
   mp_status st = mp_dbc_begin(c);
   if (st == MP_OK)
@@ -151,6 +152,7 @@ static void write_batch(mp_events *e, pending *batch) {
     mp_sleep_ms(500);
     return;
   }
+  mp_debug("events stored", "n=%zu ms=%.2f", n, (double)(mp_mono_ns() - t0) / 1e6);
   for (pending *p = batch, *next; p; p = next) {
     next = p->next;
     e->written++;
@@ -189,6 +191,7 @@ static void *writer_main(void *arg) {
 /* Publishes outbox rows in id order (a batch at a time, one wait for the bus) and deletes
  * them once the bus has them. Returns how many were published, -1 on a database error. */
 static int relay_once(mp_events *e, PGconn *pg) {
+  int64_t t0 = mp_mono_ns();
   PGresult *r = PQexec(
       pg,
       "SELECT o.id, o.subject, o.payload IS NOT NULL, o.payload, e.id, e.source, "
@@ -231,6 +234,7 @@ static int relay_once(mp_events *e, PGconn *pg) {
     datas[i] = buf;
   }
   int done = 0;
+  int64_t t1 = mp_mono_ns();
   if (rows > 0) {
     mp_status st = mp_bus_publish_batch(e->srv->bus, (size_t)rows, subjects, datas, lens,
                                         (const char *const *)ids);
@@ -239,6 +243,7 @@ static int relay_once(mp_events *e, PGconn *pg) {
     else
       mp_debug("relay paused", "error=\"%s\"", mp_error_last());
   }
+  int64_t t2 = mp_mono_ns();
   if (done) {
     char sql[96];
     snprintf(sql, sizeof sql, "DELETE FROM outbox WHERE id <= %s", PQgetvalue(r, rows - 1, 0));
@@ -246,6 +251,8 @@ static int relay_once(mp_events *e, PGconn *pg) {
     pthread_mutex_lock(&e->mu);
     e->relayed += (uint64_t)done;
     pthread_mutex_unlock(&e->mu);
+    mp_debug("events relayed", "n=%d select_ms=%.2f publish_ms=%.2f delete_ms=%.2f", done,
+             (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(mp_mono_ns() - t2) / 1e6);
   }
   for (int i = 0; i < rows; i++) {
     if (mp_db_bool(r, i, 2))
@@ -262,8 +269,19 @@ static int relay_once(mp_events *e, PGconn *pg) {
   return done;
 }
 
-/* Waits up to ms for a NOTIFY on the relay connection. False if the connection broke. */
+/* Consumes the NOTIFYs libpq holds; true when there was one. */
+static bool take_notifies(PGconn *pg) {
+  bool any = false;
+  for (PGnotify *n; (n = PQnotifies(pg)); any = true) PQfreemem(n);
+  return any;
+}
+
+/* Waits up to ms for a NOTIFY on the relay connection. False if the connection broke.
+ * libpq may already hold one that came in with the reply to the relay's last statement
+ * (the DELETE), which select() would not see: that one counts at once. */
 static bool wait_notify(PGconn *pg, int ms) {
+  if (!PQconsumeInput(pg)) return false;
+  if (take_notifies(pg)) return true;
   int fd = PQsocket(pg);
   if (fd < 0) return false;
   fd_set rd;
@@ -272,7 +290,7 @@ static bool wait_notify(PGconn *pg, int ms) {
   struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
   select(fd + 1, &rd, NULL, NULL, &tv);
   if (!PQconsumeInput(pg)) return false;
-  for (PGnotify *n; (n = PQnotifies(pg));) PQfreemem(n);
+  take_notifies(pg);
   return true;
 }
 

@@ -96,6 +96,11 @@ static mp_status choose(const mp_loadgen_run *run, mp__endpoint *ep) {
                         "(or an http(s):// URL)",
                         ep->url, scheme);
   ep->grpc = ep->proto == &mp__proto_grpc;
+  if (!ep->grpc && (run->grpc_method || run->grpc_payload))
+    return mp_error_set(MP_ERR_INVALID,
+                        "%s: a gRPC method or payload applies to gRPC endpoints only (grpc:// or "
+                        "grpcs:// URLs, or the protocol grpc)",
+                        ep->url);
   if (!ep->proto->multiplexed && run->streams > 1)
     return mp_error_set(MP_ERR_INVALID,
                         "streams: %u requests per connection need HTTP/2 or gRPC; %s is "

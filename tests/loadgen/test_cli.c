@@ -51,6 +51,8 @@ static void test_bad_input(void **state) {
   expect_run(CLI("run", "--grpc-payload", "zz", "grpc://127.0.0.1:1/"), 2, "not a hex digit", 5);
   expect_run(CLI("run", "--grpc-method", "Echo.Say", "grpc://127.0.0.1:1/"), 2,
              "/package.Service/Method", 5);
+  expect_run(CLI("run", "--grpc-payload", "0a00", "http://127.0.0.1:1/"), 2,
+             "applies to gRPC endpoints only", 5);
   expect_run(CLI("run", "--cacert", "/nonexistent/ca.pem", "https://127.0.0.1:1/"), 2,
              "--cacert /nonexistent/ca.pem: No such file", 5);
   expect_run(CLI("run", "http://"), 2, "missing host", 5);

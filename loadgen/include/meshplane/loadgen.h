@@ -105,7 +105,8 @@ typedef struct mp_loadgen_spec {
 
   /* gRPC: unary calls of grpc_method ("/package.Service/Method"; NULL: the URL's path if it
    * has one, else /grpc.health.v1.Health/Check) with grpc_payload, the serialized request
-   * message (NULL: the body, else an empty message). The status counted is grpc-status. */
+   * message (NULL: the body, else an empty message). The status counted is grpc-status.
+   * Setting either for an endpoint that is not gRPC is MP_ERR_INVALID. */
   const char *grpc_method;
   const uint8_t *grpc_payload;
   size_t grpc_payload_len;

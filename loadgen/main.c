@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "meshplane/base.h"
@@ -15,13 +16,17 @@
 #include "worker.h"
 
 typedef struct cli {
-  int64_t threads, connections, requests, sigfigs;
+  int64_t threads, connections, requests, sigfigs, streams;
   int64_t duration, timeout, warmup, rampup;
   char *rate, *qps, *method, *cookie, *body, *body_file, *content_type, *json, *hdr_log;
-  char *user_agent;
+  char *user_agent, *cacert, *sni, *protocol;
+  char *grpc_method, *grpc_payload, *grpc_payload_file;
   mp_strlist headers;
-  bool latency, progress;
+  bool latency, progress, insecure, http2;
 } cli;
+
+/* --protocol NAME (and --http2) -> the engine's protocol; 0 or an exit code. */
+static int parse_protocol(const cli *c, mp_loadgen_protocol *out);
 
 typedef struct progress_ctx {
   bool print;
@@ -56,9 +61,10 @@ static void on_progress(const mp_loadgen_progress *p, void *arg) {
           p->late_sends ? "  (late sends!)" : "");
 }
 
-static mp_status read_file(const char *path, uint8_t **out, size_t *len) {
+/* Reads a whole file for `flag`; *out is the caller's, NUL-terminated (not counted). */
+static mp_status read_file(const char *flag, const char *path, uint8_t **out, size_t *len) {
   FILE *f = fopen(path, "rb");
-  if (!f) return mp_error_set(MP_ERR_NOT_FOUND, "--body-file %s: %s", path, strerror(errno));
+  if (!f) return mp_error_set(MP_ERR_NOT_FOUND, "%s %s: %s", flag, path, strerror(errno));
   mp_buf b = {0};
   char chunk[65536];
   size_t n;
@@ -67,9 +73,10 @@ static mp_status read_file(const char *path, uint8_t **out, size_t *len) {
   fclose(f);
   if (err) {
     mp_buf_free(&b);
-    return mp_error_set(MP_ERR_IO, "--body-file %s: read error", path);
+    return mp_error_set(MP_ERR_IO, "%s %s: read error", flag, path);
   }
   *len = b.len;
+  mp_buf_append(&b, "", 1);
   *out = (uint8_t *)mp_buf_steal(&b);
   return MP_OK;
 }
@@ -97,8 +104,44 @@ static int parse_rate(const char *flag, const char *s, double *out) {
   return 0;
 }
 
-/* Checks the numbers and fills the spec. Returns 0 or an exit code. */
-static int build_spec(cli *c, char **urls, int nurls, mp_loadgen_spec *s, uint8_t **body) {
+/* --grpc-payload: hex digits, spaces allowed between bytes ("0a 02 68 69"). */
+static int parse_hex(const char *s, uint8_t **out, size_t *len) {
+  size_t n = strlen(s);
+  uint8_t *b = mp_malloc(n / 2 + 1);
+  size_t k = 0;
+  int hi = -1;
+  for (const char *p = s; *p; p++) {
+    if (*p == ' ' || *p == ':') continue;
+    int v = *p >= '0' && *p <= '9'   ? *p - '0'
+            : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+            : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                     : -1;
+    if (v < 0) {
+      mp_free(b);
+      return usage_error("--grpc-payload: '%c' is not a hex digit (give the serialized message "
+                         "as hex, e.g. 0a026869, or use --grpc-payload-file)",
+                         *p);
+    }
+    if (hi < 0) {
+      hi = v;
+    } else {
+      b[k++] = (uint8_t)(hi << 4 | v);
+      hi = -1;
+    }
+  }
+  if (hi >= 0) {
+    mp_free(b);
+    return usage_error("--grpc-payload: an odd number of hex digits");
+  }
+  *out = b;
+  *len = k;
+  return 0;
+}
+
+/* Checks the numbers and fills the spec. *body, *ca and *payload receive the files and bytes
+ * read for it (the caller frees them after the run). Returns 0 or an exit code. */
+static int build_spec(cli *c, char **urls, int nurls, mp_loadgen_spec *s, uint8_t **body,
+                      uint8_t **ca, uint8_t **payload) {
   if (nurls == 0) return usage_error("give at least one URL, e.g. http://127.0.0.1:8080/");
   if (c->threads < 0 || c->threads > MP_LOADGEN_MAX_THREADS)
     return usage_error("-t %lld: threads must be between 1 and %d", (long long)c->threads,
@@ -119,16 +162,36 @@ static int build_spec(cli *c, char **urls, int nurls, mp_loadgen_spec *s, uint8_
   if (c->rampup && rate == 0)
     return usage_error("--rampup only applies to constant-rate runs (-R)");
   if (c->body && c->body_file) return usage_error("give either --body or --body-file");
+  if (c->streams < 1 || c->streams > MP_LOADGEN_MAX_STREAMS)
+    return usage_error("--streams %lld: must be between 1 and %d", (long long)c->streams,
+                       MP_LOADGEN_MAX_STREAMS);
+  mp_loadgen_protocol protocol;
+  int prc = parse_protocol(c, &protocol);
+  if (prc) return prc;
   for (int i = 0; i < nurls; i++)
     if (mp_loadgen_check_url(urls[i]) != MP_OK) return usage_error("%s", mp_error_last());
   size_t body_len = 0;
   if (c->body_file) {
-    if (read_file(c->body_file, body, &body_len) != MP_OK) {
+    if (read_file("--body-file", c->body_file, body, &body_len) != MP_OK) {
       fprintf(stderr, "%s run: %s\n", MP_LOADGEN_NAME, mp_error_last());
       return 2;
     }
   } else if (c->body) {
     body_len = strlen(c->body);
+  }
+  size_t payload_len = 0;
+  if (c->grpc_payload && c->grpc_payload_file)
+    return usage_error("give either --grpc-payload or --grpc-payload-file");
+  if (c->grpc_payload && parse_hex(c->grpc_payload, payload, &payload_len)) return 2;
+  if (c->grpc_payload_file &&
+      read_file("--grpc-payload-file", c->grpc_payload_file, payload, &payload_len) != MP_OK) {
+    fprintf(stderr, "%s run: %s\n", MP_LOADGEN_NAME, mp_error_last());
+    return 2;
+  }
+  size_t ca_len = 0;
+  if (c->cacert && read_file("--cacert", c->cacert, ca, &ca_len) != MP_OK) {
+    fprintf(stderr, "%s run: %s\n", MP_LOADGEN_NAME, mp_error_last());
+    return 2;
   }
   *s = (mp_loadgen_spec){
       .endpoints = (const char *const *)urls,
@@ -150,8 +213,35 @@ static int build_spec(cli *c, char **urls, int nurls, mp_loadgen_spec *s, uint8_
       .timeout_ns = c->timeout,
       .sigfigs = (int)c->sigfigs,
       .user_agent = c->user_agent,
+      .protocol = protocol,
+      .streams = (uint32_t)c->streams,
+      .tls_insecure = c->insecure,
+      .tls_ca_pem = c->cacert ? (const char *)*ca : NULL,
+      .tls_sni = c->sni,
+      .grpc_method = c->grpc_method,
+      .grpc_payload = *payload,
+      .grpc_payload_len = payload_len,
   };
   return 0;
+}
+
+static int parse_protocol(const cli *c, mp_loadgen_protocol *out) {
+  static const struct {
+    const char *name;
+    mp_loadgen_protocol p;
+  } names[] = {{"auto", MP_LOADGEN_AUTO},      {"http1", MP_LOADGEN_HTTP1},
+               {"http/1.1", MP_LOADGEN_HTTP1}, {"http2", MP_LOADGEN_HTTP2},
+               {"h2", MP_LOADGEN_HTTP2},       {"grpc", MP_LOADGEN_GRPC}};
+  *out = c->http2 ? MP_LOADGEN_HTTP2 : MP_LOADGEN_AUTO;
+  if (!c->protocol) return 0;
+  for (size_t i = 0; i < MP_ARRAY_LEN(names); i++)
+    if (!strcasecmp(c->protocol, names[i].name)) {
+      if (c->http2 && names[i].p != MP_LOADGEN_HTTP2)
+        return usage_error("--http2 contradicts --protocol %s", c->protocol);
+      *out = names[i].p;
+      return 0;
+    }
+  return usage_error("--protocol %s: use auto, http1, http2 or grpc", c->protocol);
 }
 
 /* wrk users write "-t2 -c50": splits such a short flag with an attached value into two
@@ -227,7 +317,7 @@ static int finish(const mp_loadgen_result *r, const cli *c, FILE *json) {
 }
 
 static int run_main(int argc, char **argv) {
-  cli c = {.connections = 10, .sigfigs = 3};
+  cli c = {.connections = 10, .sigfigs = 3, .streams = 1};
   const mp_flag flags[] = {
       {"threads", 't', MP_FLAG_INT, &c.threads, NULL, "event-loop threads (0 = one per CPU)", "N"},
       {"connections", 'c', MP_FLAG_INT, &c.connections, NULL,
@@ -268,18 +358,46 @@ static int run_main(int argc, char **argv) {
       {"progress", 0, MP_FLAG_BOOL, &c.progress, NULL, "print progress every second to stderr",
        NULL},
       {"sigfigs", 0, MP_FLAG_INT, &c.sigfigs, NULL, "histogram significant figures (1..5)", "N"},
+      {"protocol", 0, MP_FLAG_STRING, &c.protocol, NULL,
+       "auto (from the URL: http(s) -> HTTP/1.1, grpc(s) -> gRPC), http1, http2 (h2c prior "
+       "knowledge for http://, ALPN h2 for https://) or grpc",
+       "NAME"},
+      {"http2", 0, MP_FLAG_BOOL, &c.http2, NULL, "same as --protocol http2", NULL},
+      {"streams", 0, MP_FLAG_INT, &c.streams, NULL,
+       "HTTP/2 and gRPC: requests in flight per connection (like h2load -m)", "N"},
+      {"grpc-method", 0, MP_FLAG_STRING, &c.grpc_method, NULL,
+       "gRPC: the method to call, /package.Service/Method (default: the URL's path, else "
+       "/grpc.health.v1.Health/Check)",
+       "METHOD"},
+      {"grpc-payload", 0, MP_FLAG_STRING, &c.grpc_payload, NULL,
+       "gRPC: the request message, serialized protobuf as hex (default: empty)", "HEX"},
+      {"grpc-payload-file", 0, MP_FLAG_STRING, &c.grpc_payload_file, NULL,
+       "gRPC: the request message, serialized protobuf bytes from a file", "FILE"},
+      {"cacert", 0, MP_FLAG_STRING, &c.cacert, NULL,
+       "https: trust the CA certificates of this PEM file instead of the system's", "FILE"},
+      {"insecure", 'k', MP_FLAG_BOOL, &c.insecure, NULL,
+       "https: do not verify the server's certificate", NULL},
+      {"sni", 0, MP_FLAG_STRING, &c.sni, NULL,
+       "https: server name to send (SNI) and verify instead of the URL's host", "NAME"},
   };
   const mp_program prog = {
       .name = MP_LOADGEN_NAME " run",
-      .summary = "run an HTTP/1.1 load test now and print the results",
+      .summary = "run an HTTP/1.1, HTTP/2 or gRPC load test now and print the results",
       .usage = "[flags] URL...",
       .epilog = "Closed loop by default (like wrk): each connection sends its next request when "
                 "the response\narrives. With -R the rate is constant (like wrk2) and latency is "
                 "measured from each\nrequest's intended send time, so a stalled target shows "
                 "up instead of being hidden.\nSeveral URLs share the connections round-robin; "
-                "results are given per URL and in total.\n\n"
-                "Example: " MP_LOADGEN_NAME " run -t2 -c50 -d30s -R 2000 --latency "
-                "http://127.0.0.1:8080/",
+                "results are given per URL and in total.\n"
+                "URLs: http:// and https:// (TLS; HTTP/1.1, or HTTP/2 with --http2), grpc:// "
+                "(gRPC over h2c)\nand grpcs:// (gRPC over TLS with ALPN h2). gRPC results "
+                "count grpc-status codes.\n\n"
+                "Examples: " MP_LOADGEN_NAME " run -t2 -c50 -d30s -R 2000 --latency "
+                "http://127.0.0.1:8080/\n"
+                "          " MP_LOADGEN_NAME " run -c4 --http2 --streams 10 --cacert ca.pem "
+                "https://svc.test/\n"
+                "          " MP_LOADGEN_NAME " run -c2 --streams 8 --grpc-method "
+                "/pkg.Svc/Method --grpc-payload 0a026869 grpc://127.0.0.1:50051",
   };
   size_t nf = MP_ARRAY_LEN(flags);
   int nargs = 0;
@@ -292,11 +410,11 @@ static int run_main(int argc, char **argv) {
     return rc > 0 ? 0 : 2;
   }
   mp_loadgen_spec spec;
-  uint8_t *body = NULL;
+  uint8_t *body = NULL, *ca = NULL, *payload = NULL;
   FILE *json = NULL, *hdr = NULL;
   mp_loadgen_run *run = NULL;
   progress_ctx ctx = {.print = c.progress};
-  if ((rc = build_spec(&c, argv, nargs, &spec, &body)) != 0) goto out;
+  if ((rc = build_spec(&c, argv, nargs, &spec, &body, &ca, &payload)) != 0) goto out;
   if (c.json && !(json = fopen(c.json, "w"))) {
     rc = usage_error("--json %s: %s", c.json, strerror(errno));
     goto out;
@@ -347,6 +465,8 @@ out:
   if (json) fclose(json);
   if (hdr) fclose(hdr);
   mp_free(body);
+  mp_free(ca);
+  mp_free(payload);
   mp_flags_free(flags, nf);
   mp_free(args);
   return rc;

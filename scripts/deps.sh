@@ -10,7 +10,8 @@ PACKAGES=(
   libnats-dev nats-server
   uuid-dev libcmocka-dev libssl-dev openssl libnghttp2-dev libyaml-dev zlib1g-dev
   python3 python3-grpcio python3-grpc-tools python3-yaml chromium
-  nginx-light haproxy wrk strace curl ca-certificates iproute2 procps docker-compose
+  nginx nginx-light haproxy wrk nghttp2-client
+  strace curl ca-certificates iproute2 procps docker-compose
 )
 
 missing=()

@@ -1,10 +1,15 @@
-/* Private to the engine (loadgen/engine): the run, its threads and connections, and the
- * two ops tables a connection is built from.
+/* Private to the engine (loadgen/engine): the run, its threads, connections and requests,
+ * and the two ops tables a connection is built from.
  *
- * A connection = a transport (moves bytes: plain TCP now, TLS later) + a protocol (frames
- * requests, parses responses: HTTP/1.1 now, HTTP/2 and gRPC later). Both are static const
- * tables chosen per endpoint from its URL; NULL hooks are skipped. The event loop
- * (loop.c) only talks to a connection through them. */
+ * A connection = a transport (moves bytes: plain TCP, TLS) + a protocol (frames requests,
+ * parses responses: HTTP/1.1, HTTP/2, gRPC over HTTP/2). Both are static const tables
+ * chosen per endpoint from its URL and the run's protocol; NULL hooks are skipped. The
+ * event loop (loop.c, conn.c) only talks to a connection through them.
+ *
+ * A connection carries up to `limit` requests at once: one for HTTP/1.1, the streams of a
+ * multiplexed protocol (HTTP/2). Every request in flight is an mp__req, which holds what the
+ * statistics need (intended and actual send time, warm-up) and sits on its thread's timer
+ * list; HTTP/1.1 uses the one embedded in its connection. */
 #ifndef MESHPLANE_LOADGEN_ENGINE_INTERNAL_H
 #define MESHPLANE_LOADGEN_ENGINE_INTERNAL_H
 
@@ -42,29 +47,29 @@ void mp__url_free(mp__url *u);
 
 typedef struct mp__transport_ops {
   const char *name;
+  /* Once per endpoint before the run (TLS: the SSL_CTX from the run's options); may fail
+   * with a message. release undoes it (also after a failed prepare). */
+  mp_status (*prepare)(mp__endpoint *ep, const mp_loadgen_run *run);
+  void (*release)(mp__endpoint *ep);
   /* Creates the socket in c->fd and starts a non-blocking connect. 0 or -errno. */
   int (*open)(mp__conn *c, const mp__endpoint *ep);
   /* After the TCP connect: 0 when ready for requests, -EAGAIN to be called again on the
-   * next readiness event, another -errno on failure. NULL: ready at once. */
-  int (*handshake)(mp__conn *c);
-  /* recv(2)/send(2) semantics, errno set on -1. */
+   * next readiness event, another -errno on failure with the reason in why (n bytes).
+   * NULL: ready at once. */
+  int (*handshake)(mp__conn *c, char *why, size_t n);
+  /* recv(2)/send(2) semantics, errno set on -1. A read shorter than len means the
+   * connection has nothing more to read until the next readiness edge (the loop relies on
+   * it to save a read that would only see EAGAIN). When a read needs the socket to be
+   * writable (or a write readable), the transport sets c->io_swap so the loop retries it
+   * on the other kind of event. */
   ssize_t (*read)(mp__conn *c, void *buf, size_t len);
   ssize_t (*write)(mp__conn *c, const void *buf, size_t len);
   /* Closes c->fd (which also leaves the epoll set) and sets it to -1. */
   void (*close)(mp__conn *c);
+  /* Frees what the transport keeps per thread and endpoint in t->xcache[e] (TLS: the
+   * session to resume). */
+  void (*cache_free)(void *entry);
 } mp__transport_ops;
-
-/* What a protocol reports after being fed bytes. */
-typedef enum mp__resp_kind { MP__RESP_NONE = 0, MP__RESP_DONE, MP__RESP_ERROR } mp__resp_kind;
-
-typedef struct mp__response {
-  mp__resp_kind kind;
-  int status;
-  bool keep_alive;
-  uint64_t header_bytes;
-  uint64_t wire_bytes;
-  const char *error; /* static reason for MP__RESP_ERROR */
-} mp__response;
 
 /* The request fields every endpoint of a run shares; borrowed from the run. */
 typedef struct mp__request_parts {
@@ -76,27 +81,71 @@ typedef struct mp__request_parts {
   size_t body_len;
   const char *content_type;
   const char *user_agent;
+  const char *grpc_method;     /* NULL: from the URL, or the health check */
+  const uint8_t *grpc_payload; /* NULL: the body */
+  size_t grpc_payload_len;
 } mp__request_parts;
+
+/* What a protocol reports after being fed bytes. RETRY: the server refused the request
+ * without processing it (HTTP/2 REFUSED_STREAM, e.g. beyond a GOAWAY): it is sent again. */
+typedef enum mp__resp_kind {
+  MP__RESP_NONE = 0,
+  MP__RESP_DONE,
+  MP__RESP_ERROR,
+  MP__RESP_RETRY
+} mp__resp_kind;
+
+typedef struct mp__req mp__req;
+
+typedef struct mp__response {
+  mp__resp_kind kind;
+  mp__req *req; /* the request it concerns; NULL with ERROR: the whole connection failed */
+  int status;   /* HTTP status, or the gRPC status for gRPC */
+  bool bad;     /* counted as an error (HTTP >= 400 or < 200, gRPC status != 0) */
+  bool keep_alive;
+  uint64_t header_bytes;
+  uint64_t wire_bytes;
+  const char *error; /* reason for ERROR; static or valid until the next call */
+} mp__response;
 
 typedef struct mp__proto_ops {
   const char *name;
+  const char *alpn;   /* the ALPN protocol to offer over TLS, wire format ("\x02h2") */
+  bool alpn_required; /* the handshake fails unless the server selects it */
+  bool multiplexed;   /* several requests in flight per connection (c->reqs) */
   /* Builds the endpoint's request template(s) once, before the run. */
   mp_status (*prepare)(mp__endpoint *ep, const mp__request_parts *parts);
   void (*release)(mp__endpoint *ep);
-  void (*conn_init)(mp__conn *c);  /* once per connection slot */
-  void (*conn_free)(mp__conn *c);  /* once per connection slot */
-  void (*conn_reset)(mp__conn *c); /* a new transport connection starts */
-  /* The bytes of the next request (borrowed from the endpoint). */
-  void (*request)(mp__conn *c, const char **data, size_t *len);
-  /* Feeds received bytes; returns how many were consumed and sets *r. Stops after one
-   * completed response (MP__RESP_DONE) or error. */
+  void (*conn_init)(mp__conn *c); /* once per connection slot, after c->reqs exists */
+  void (*conn_free)(mp__conn *c); /* once per connection slot */
+  /* A new transport connection starts (before the connect). Multiplexed protocols queue
+   * their connection preface for output(). 0, or -1 when out of resources. */
+  int (*conn_reset)(mp__conn *c);
+  /* Starts request r. HTTP/1.1 points c->out/out_len at its bytes (borrowed from the
+   * endpoint); a multiplexed protocol queues them for output(). 0, or -1 when the
+   * connection cannot carry it (the connection then fails). */
+  int (*request)(mp__conn *c, mp__req *r);
+  /* Multiplexed: the next bytes to write, borrowed until the next call; false when there
+   * is nothing to write. */
+  bool (*output)(mp__conn *c, const char **data, size_t *len);
+  /* Feeds received bytes; returns how many were consumed and sets *r. HTTP/1.1 stops
+   * after one completed response or error. A multiplexed protocol consumes everything
+   * and reports what completed one result per call: call again (with the rest, possibly
+   * nothing) until it reports NONE. */
   size_t (*input)(mp__conn *c, const char *data, size_t len, mp__response *r);
   /* The peer closed: a response delimited by the close completes, else error or none. */
   void (*eof)(mp__conn *c, mp__response *r);
+  /* Multiplexed: abandons request r (it timed out); its late answer is ignored. */
+  void (*cancel)(mp__conn *c, mp__req *r);
 } mp__proto_ops;
 
 extern const mp__transport_ops mp__transport_plain;
+/* The plain transport's open, which TLS shares: a non-blocking TCP connect. */
+int mp__tcp_open(mp__conn *c, const mp__endpoint *ep);
+extern const mp__transport_ops mp__transport_tls;
 extern const mp__proto_ops mp__proto_http1;
+extern const mp__proto_ops mp__proto_h2;
+extern const mp__proto_ops mp__proto_grpc;
 
 /* ---- endpoints -------------------------------------------------------------------------- */
 
@@ -108,9 +157,12 @@ struct mp__endpoint {
   char addr_text[96]; /* "127.0.0.1:8080", for messages */
   const mp__transport_ops *transport;
   const mp__proto_ops *proto;
+  void *tls;     /* TLS: the SSL_CTX (owned by the transport) */
   char *request; /* HTTP/1: the pre-serialized request (owned) */
   size_t request_len;
   bool head;
+  bool grpc; /* gRPC over HTTP/2 */
+  void *h2;  /* HTTP/2: the request template (owned by proto_h2.c) */
 };
 
 /* ---- pacing: the global constant-rate schedule ------------------------------------------ */
@@ -135,12 +187,31 @@ void mp__pacer_advance(mp__pacer *p);
 
 /* ---- connections and threads ------------------------------------------------------------- */
 
-enum { MP__C_CLOSED = 0, MP__C_CONNECTING, MP__C_READY, MP__C_BUSY, MP__C_BACKOFF };
+/* CONNECTING: TCP connect in progress; HANDSHAKE: the transport's (TLS); OPEN: requests
+ * may flow (c->active of them in flight); BACKOFF: waiting to reconnect. */
+enum { MP__C_CLOSED = 0, MP__C_CONNECTING, MP__C_HANDSHAKE, MP__C_OPEN, MP__C_BACKOFF };
 
 typedef struct mp__list {
   mp__conn *head, *tail;
   uint32_t n;
 } mp__list;
+
+typedef struct mp__rlist {
+  mp__req *head, *tail;
+  uint32_t n;
+} mp__rlist;
+
+/* A request in flight, or the timer of a connection being established (c->req0 while
+ * CONNECTING or HANDSHAKE). */
+struct mp__req {
+  mp__conn *c;
+  mp__rlist *list; /* the thread's timers, or NULL */
+  mp__req *prev, *next;
+  int64_t intended_ns; /* when it should have left (constant rate), for the corrected latency */
+  int64_t sent_ns;     /* when it left (or the connect started): the timeout counts from here */
+  bool warmup;         /* intended during the warm-up */
+  bool busy;           /* in flight */
+};
 
 struct mp__conn {
   mp__thread *t;
@@ -149,20 +220,87 @@ struct mp__conn {
   uint32_t gen;   /* bumped on every (re)open: events of an old socket are ignored */
   uint16_t ep_index;
   uint8_t state;
-  bool warmup; /* the request in flight was intended during the warm-up */
+  bool io_swap; /* see mp__transport_ops.read */
+  bool is_free; /* on t->free[ep_index]: OPEN and active < limit */
+  bool dirty;   /* multiplexed: on t->dirty, has bytes to write */
   int fd;
-  uint32_t fails; /* consecutive failures, for the reconnect backoff */
-  int64_t intended_ns, sent_ns;
-  int64_t since;    /* start of the connect or the request, for the timeout */
+  void *xport;      /* the transport's per-connection state (TLS: the SSL), or NULL */
+  uint32_t fails;   /* consecutive failures, for the reconnect backoff */
+  uint32_t active;  /* requests in flight */
+  uint32_t limit;   /* requests it may carry now: 1 for HTTP/1.1; HTTP/2: streams, fewer if
+                       the server says so, 0 after GOAWAY */
+  uint32_t cap;     /* request slots: 1, or the run's streams per connection */
+  uint32_t served;  /* multiplexed: streams answered since the connection opened */
   int64_t retry_at; /* MP__C_BACKOFF */
-  const char *out;  /* request bytes being written (borrowed from the endpoint) */
+  const char *out;  /* bytes being written (borrowed from the endpoint or the protocol) */
   size_t out_len, out_off;
-  mp__list *list; /* the list the connection is on, or NULL */
+  mp__list *list; /* the free or retry list the connection is on, or NULL */
   mp__conn *prev, *next;
+  mp__conn *dnext; /* on t->dirty */
+  mp__req req0;    /* HTTP/1.1's request; the connect timer */
+  mp__req *reqs;   /* multiplexed: cap slots (owned), else NULL */
+  mp__req *idle;   /* multiplexed: free slots, linked by next */
   union {
     mp_h1_parser h1;
+    struct mp__h2 *h2;
   } proto;
 };
+
+static inline void mp__list_push(mp__list *l, mp__conn *c) {
+  c->list = l;
+  c->next = NULL;
+  c->prev = l->tail;
+  if (l->tail)
+    l->tail->next = c;
+  else
+    l->head = c;
+  l->tail = c;
+  l->n++;
+}
+
+static inline void mp__list_remove(mp__conn *c) {
+  mp__list *l = c->list;
+  if (!l) return;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    l->head = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  else
+    l->tail = c->prev;
+  l->n--;
+  c->list = NULL;
+  c->prev = c->next = NULL;
+}
+
+static inline void mp__rlist_push(mp__rlist *l, mp__req *r) {
+  r->list = l;
+  r->next = NULL;
+  r->prev = l->tail;
+  if (l->tail)
+    l->tail->next = r;
+  else
+    l->head = r;
+  l->tail = r;
+  l->n++;
+}
+
+static inline void mp__rlist_remove(mp__req *r) {
+  mp__rlist *l = r->list;
+  if (!l) return;
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    l->head = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  else
+    l->tail = r->prev;
+  l->n--;
+  r->list = NULL;
+  r->prev = r->next = NULL;
+}
 
 /* What a thread publishes at each progress boundary, under snap_mu. */
 typedef struct mp__snapshot {
@@ -179,28 +317,36 @@ struct mp__thread {
   int epfd;
   mp__conn *conns;
   uint32_t n_conns;
-  mp__list *free; /* per endpoint: connected and idle */
+  mp__list *free; /* per endpoint: open and able to take a request */
   uint32_t n_free;
-  uint32_t rr;     /* next endpoint, constant rate */
-  mp__list timers; /* connecting or busy, in order of `since` */
-  mp__list retry;  /* waiting to reconnect */
+  uint32_t rr;      /* next endpoint, constant rate */
+  mp__rlist timers; /* requests in flight and connects, in order of sent_ns */
+  mp__list retry;   /* waiting to reconnect */
+  mp__conn *dirty;  /* multiplexed connections with bytes to write */
+  /* Constant rate: intended times of refused requests (RETRY), sent again first. */
+  int64_t *requeue;
+  uint32_t rq_head, rq_len, rq_cap;
   int64_t next_retry;
   mp__pacer pacer;
   uint64_t quota; /* measured requests this thread may send (0 = unbounded) */
   uint64_t sent;  /* measured requests sent */
   uint64_t inflight;
   bool stopping;
+  bool stop_quota; /* stopped because the quota was used up (a refused request reopens it) */
   int64_t stop_ns; /* when sending stopped */
   int64_t next_boundary;
   uint32_t spin_polls; /* adaptive polls before blocking (closed loop), see poll_or_wait */
   bool ever_ok;
   uint64_t fail_streak;
+  uint64_t retry_streak; /* refused requests (RETRY) since the last response */
   /* Statistics: owned by the thread while it runs, read by the control thread after
    * the join. */
   mp_loadgen_stats *eps; /* per endpoint */
   mp_hdr *sizes, *header_sizes;
   mp_hdr *ival; /* latencies of the current progress interval */
   uint64_t warmup_requests, warmup_errors, late_sends, unfinished, connects;
+  uint64_t tls_handshakes, tls_resumed, retried;
+  void **xcache; /* per endpoint, owned by its transport (see cache_free) */
   int64_t max_lag_ns;
   char first_error[256];
   /* Progress hand-over. */
@@ -219,10 +365,16 @@ struct mp_loadgen_run {
   char *method, *cookies, *content_type, *user_agent;
   char **headers;
   uint8_t *body;
+  bool tls_insecure;
+  char *tls_ca_pem, *tls_sni;
+  char *grpc_method;
+  uint8_t *grpc_payload;
 
   uint32_t n_threads, n_conns;
-  double rate;        /* global (all workers), 0 = closed loop */
-  double worker_rate; /* this worker's */
+  uint32_t streams;             /* request slots per multiplexed connection */
+  mp_loadgen_protocol protocol; /* the spec's (AUTO: per endpoint from its scheme) */
+  double rate;                  /* global (all workers), 0 = closed loop */
+  double worker_rate;           /* this worker's */
   uint32_t worker_index, worker_count;
   uint64_t max_requests;
   int sigfigs;
@@ -250,6 +402,22 @@ struct mp_loadgen_run {
   bool finished;
   mp_loadgen_result result;
 };
+
+/* conn.c: connections and their requests */
+void mp__conn_open(mp__thread *t, mp__conn *c, int64_t now);
+void mp__conn_close(mp__thread *t, mp__conn *c);
+void mp__conn_event(mp__thread *t, mp__conn *c, uint32_t events, int64_t now);
+/* Sends a request intended at `intended` on c, which must be free. */
+void mp__send(mp__thread *t, mp__conn *c, int64_t intended, int64_t now);
+/* The head of t->timers expired: a connect or a request timed out. */
+void mp__timeout(mp__thread *t, mp__req *r, int64_t now);
+/* Writes what multiplexed connections have queued. */
+void mp__flush(mp__thread *t, int64_t now);
+/* loop.c */
+bool mp__may_send(const mp__thread *t, int64_t now);
+void mp__check_stop(mp__thread *t, int64_t now);
+/* A refused request (RETRY) of this thread goes out again. */
+void mp__requeue(mp__thread *t, const mp__req *r, int64_t now);
 
 /* spec.c */
 mp_status mp__run_prepare(const mp_loadgen_spec *spec, mp_loadgen_run *run);

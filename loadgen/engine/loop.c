@@ -1,14 +1,7 @@
-/* One event-loop thread: its own epoll set, its own connections, its own statistics.
- *
- * System calls per request, the figure that decides how efficient a generator is: every
- * socket is registered once, edge-triggered for both directions, when it is opened, so a
- * request costs one send() of the pre-built request and one recv() of the response,
- * plus a share of epoll_pwait2() - no epoll_ctl per request (wrk makes two). A recv() that
- * returns less than the buffer has drained the socket (TCP copies everything queued), so
- * no second recv() is spent to see EAGAIN; the next arrival raises a new edge.
- *
- * Stale events: a connection that closes and reopens within one batch of events could
- * see an event of its old socket, so every registration carries (generation, index). */
+/* One event-loop thread: its own epoll set, its own connections (conn.c), its own
+ * statistics. The loop: stop when due, expire timers, send what is due (closed loop: on
+ * every free connection; constant rate: per the global schedule), write what multiplexed
+ * connections queued, publish progress at each boundary, then wait for events. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,231 +13,76 @@
 #include "internal.h"
 
 #define MAX_EVENTS 256
-#define BACKOFF_BASE_NS (10 * MP_NS_PER_MS)
-#define BACKOFF_MAX_NS MP_NS_PER_S
-
-enum { E_CONNECT, E_READ, E_WRITE, E_TIMEOUT, E_PROTOCOL };
-
-/* ---- intrusive lists --------------------------------------------------------------------- */
-
-static void list_push(mp__list *l, mp__conn *c) {
-  c->list = l;
-  c->next = NULL;
-  c->prev = l->tail;
-  if (l->tail)
-    l->tail->next = c;
-  else
-    l->head = c;
-  l->tail = c;
-  l->n++;
-}
-
-static void list_remove(mp__conn *c) {
-  mp__list *l = c->list;
-  if (!l) return;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    l->head = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  else
-    l->tail = c->prev;
-  l->n--;
-  c->list = NULL;
-  c->prev = c->next = NULL;
-}
-
-/* ---- errors and statistics ---------------------------------------------------------------- */
-
-static void note_error(mp__thread *t, const char *fmt, ...) MP_PRINTF(2, 3);
-static void note_error(mp__thread *t, const char *fmt, ...) {
-  if (t->first_error[0]) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(t->first_error, sizeof t->first_error, fmt, ap);
-  va_end(ap);
-}
-
-/* Counts one failure of kind `kind` against the connection's endpoint (or the warm-up). */
-static void count_failure(mp__thread *t, mp__conn *c, int kind, bool warm) {
-  t->fail_streak++;
-  if (warm) {
-    t->warmup_errors++;
-  } else {
-    mp_loadgen_stats *s = &t->eps[c->ep_index];
-    s->errors++;
-    switch (kind) {
-    case E_CONNECT: s->connect_errors++; break;
-    case E_READ: s->read_errors++; break;
-    case E_WRITE: s->write_errors++; break;
-    case E_TIMEOUT: s->timeouts++; break;
-    default: s->protocol_errors++; break;
-    }
-  }
-  /* A target that never answers (refused, garbage, silence) ends the run with a clear
-   * error instead of being hammered until the duration runs out: when no response has
-   * come from any endpoint on any thread and every connection here failed three times. */
-  uint64_t limit = 3 * (uint64_t)(t->n_conns ? t->n_conns : 1);
-  if (!t->ever_ok && t->fail_streak >= limit && !atomic_load(&t->run->any_ok)) {
-    char msg[400];
-    snprintf(msg, sizeof msg, "no response from the target after %llu attempts: %s",
-             (unsigned long long)t->fail_streak, t->first_error);
-    mp__run_fail(t->run, msg);
-  }
-}
-
-/* ---- connection lifecycle --------------------------------------------------------------- */
-
-static void conn_open(mp__thread *t, mp__conn *c, int64_t now);
-
-static void conn_close(mp__thread *t, mp__conn *c) {
-  list_remove(c);
-  if (c->fd >= 0) c->ep->transport->close(c);
-  if (c->state == MP__C_READY) t->n_free--;
-  c->state = MP__C_CLOSED;
-}
-
-/* Reopens after a close: at once the first time, then with a growing backoff while the
- * connection keeps failing. Nothing reopens once the thread stops sending. */
-static void conn_reopen(mp__thread *t, mp__conn *c, int64_t now) {
-  if (t->stopping) return;
-  if (c->fails <= 1) {
-    conn_open(t, c, now);
-    return;
-  }
-  int64_t wait = BACKOFF_BASE_NS << (c->fails < 8 ? c->fails - 2 : 6);
-  if (wait > BACKOFF_MAX_NS) wait = BACKOFF_MAX_NS;
-  c->state = MP__C_BACKOFF;
-  c->retry_at = now + wait;
-  list_push(&t->retry, c);
-  if (c->retry_at < t->next_retry) t->next_retry = c->retry_at;
-}
-
-static void connect_failed(mp__thread *t, mp__conn *c, int err, bool timeout, int64_t now) {
-  if (timeout)
-    note_error(t, "connect to %s (%s) timed out", c->ep->url, c->ep->addr_text);
-  else
-    note_error(t, "connect to %s (%s): %s", c->ep->url, c->ep->addr_text, strerror(err));
-  c->fails++;
-  count_failure(t, c, timeout ? E_TIMEOUT : E_CONNECT, t->run->warmup_ns > 0 && now < t->run->m);
-  conn_close(t, c);
-  conn_reopen(t, c, now);
-}
-
-/* The request in flight on c is lost: count it, close, reconnect. */
-static void request_failed(mp__thread *t, mp__conn *c, int kind, const char *why, int64_t now) {
-  switch (kind) {
-  case E_READ: note_error(t, "read from %s: %s", c->ep->addr_text, why); break;
-  case E_WRITE: note_error(t, "write to %s: %s", c->ep->addr_text, why); break;
-  case E_TIMEOUT: note_error(t, "no response from %s within the timeout", c->ep->url); break;
-  default: note_error(t, "invalid response from %s: %s", c->ep->url, why); break;
-  }
-  t->inflight--;
-  c->fails++;
-  count_failure(t, c, kind, c->warmup);
-  conn_close(t, c);
-  conn_reopen(t, c, now);
-}
-
-static void conn_open(mp__thread *t, mp__conn *c, int64_t now) {
-  c->gen++;
-  c->out = NULL;
-  c->out_len = c->out_off = 0;
-  int rc = c->ep->transport->open(c, c->ep);
-  if (rc < 0) {
-    c->fd = -1;
-    connect_failed(t, c, -rc, false, now);
-    return;
-  }
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                           .data.u64 = ((uint64_t)c->gen << 32) | c->index};
-  if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-    int err = errno;
-    c->ep->transport->close(c);
-    connect_failed(t, c, err, false, now);
-    return;
-  }
-  t->connects++;
-  if (c->ep->proto->conn_reset) c->ep->proto->conn_reset(c);
-  c->state = MP__C_CONNECTING;
-  c->since = now;
-  list_push(&t->timers, c);
-}
 
 /* ---- sending ------------------------------------------------------------------------------ */
 
-static void check_stop(mp__thread *t, int64_t now);
-
-static bool may_send(const mp__thread *t, int64_t now) { return !t->stopping && now >= t->run->t0; }
-
-static void conn_write(mp__thread *t, mp__conn *c, int64_t now) {
-  while (c->out_off < c->out_len) {
-    ssize_t n = c->ep->transport->write(c, c->out + c->out_off, c->out_len - c->out_off);
-    if (n > 0) {
-      c->out_off += (size_t)n;
-      if (!c->warmup) t->eps[c->ep_index].bytes_written += (uint64_t)n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return; /* EPOLLOUT resumes */
-    request_failed(t, c, E_WRITE, n < 0 ? strerror(errno) : "short write", now);
-    return;
-  }
-}
-
-static void send_request(mp__thread *t, mp__conn *c, int64_t intended, int64_t now) {
-  list_remove(c); /* from the free list */
-  t->n_free--;
-  c->ep->proto->request(c, &c->out, &c->out_len);
-  c->out_off = 0;
-  c->intended_ns = intended;
-  c->sent_ns = now;
-  c->warmup = intended < t->run->m;
-  if (!c->warmup) t->sent++;
-  c->state = MP__C_BUSY;
-  c->since = now;
-  list_push(&t->timers, c);
-  t->inflight++;
-  conn_write(t, c, now);
-}
-
-/* A connection became free: closed loop sends on it at once; constant rate leaves it on
- * the free list for the pacer (issue()). */
-static void conn_ready(mp__thread *t, mp__conn *c, int64_t now) {
-  c->state = MP__C_READY;
-  t->n_free++;
-  list_push(&t->free[c->ep_index], c);
-  if (t->run->rate == 0 && may_send(t, now)) {
-    send_request(t, c, now, now);
-    check_stop(t, now);
-  }
-}
+bool mp__may_send(const mp__thread *t, int64_t now) { return !t->stopping && now >= t->run->t0; }
 
 /* Stops sending once the measured period is over or the thread's quota is used up, and
  * notes when sending really ended: at the end of the period, or later when a saturated
  * generator sent its last scheduled request late (so the actual rate it reports is the rate
  * it achieved, not the one it was asked for); now for a quota or a cancel. */
-static void check_stop(mp__thread *t, int64_t now) {
+void mp__check_stop(mp__thread *t, int64_t now) {
   if (t->stopping) return;
   const mp_loadgen_run *run = t->run;
   bool stop = atomic_load_explicit(&run->cancelled, memory_order_relaxed) ||
               atomic_load_explicit(&run->fatal_set, memory_order_relaxed);
   int64_t at = now;
-  if (t->quota && t->sent >= t->quota) stop = true;
+  bool quota = false;
+  if (!stop && t->quota && t->sent >= t->quota) stop = quota = true;
   if (run->rate > 0 && run->t0 + t->pacer.next >= run->end) {
     stop = true;
+    quota = false;
     at = now > run->end ? now : run->end;
   } else if (run->rate == 0 && now >= run->end) {
     stop = true;
+    quota = false;
     at = run->end;
   }
   if (!stop) return;
   t->stopping = true;
+  t->stop_quota = quota;
   t->stop_ns = at;
-  /* Idle, connecting and backing-off connections have nothing left to do. */
-  for (uint32_t i = 0; i < t->n_conns; i++)
-    if (t->conns[i].state != MP__C_BUSY) conn_close(t, &t->conns[i]);
+  /* Idle, connecting and backing-off connections have nothing left to do - unless a
+   * refused request may still need them (see mp__requeue). */
+  if (!quota)
+    for (uint32_t i = 0; i < t->n_conns; i++)
+      if (!t->conns[i].active) mp__conn_close(t, &t->conns[i]);
+}
+
+/* A request the server refused without processing it (HTTP/2 REFUSED_STREAM, typically
+ * beyond a GOAWAY) goes out again, so that a server that rotates its connections causes no
+ * errors: closed loop simply sends one more; constant rate resends it at its intended time,
+ * ahead of the schedule, so its latency counts from when it was first meant to leave. */
+void mp__requeue(mp__thread *t, const mp__req *r, int64_t now) {
+  t->retried++;
+  if (!r->warmup && t->sent) t->sent--;
+  if (t->stopping && t->stop_quota) {
+    /* The quota is not used up after all: reopen what closed meanwhile. */
+    t->stopping = t->stop_quota = false;
+    for (uint32_t i = 0; i < t->n_conns; i++)
+      if (t->conns[i].state == MP__C_CLOSED) mp__conn_open(t, &t->conns[i], now);
+  }
+  if (t->run->rate == 0) return;
+  if (t->rq_len == t->rq_cap) {
+    uint32_t cap = t->rq_cap ? 2 * t->rq_cap : 16;
+    int64_t *q = mp_calloc(cap, sizeof *q);
+    for (uint32_t i = 0; i < t->rq_len; i++) q[i] = t->requeue[(t->rq_head + i) % t->rq_cap];
+    mp_free(t->requeue);
+    t->requeue = q;
+    t->rq_cap = cap;
+    t->rq_head = 0;
+  }
+  t->requeue[(t->rq_head + t->rq_len++) % t->rq_cap] = r->intended_ns;
+}
+
+/* A free connection of the next endpoint in round-robin order (t->n_free > 0). */
+static mp__conn *next_free(mp__thread *t) {
+  size_t n = t->run->n_eps;
+  uint32_t e = t->rr;
+  while (!t->free[e].head) e = (uint32_t)((e + 1) % n);
+  t->rr = (uint32_t)((e + 1) % n);
+  return t->free[e].head;
 }
 
 /* Sends whatever is due: closed loop fills every free connection, constant rate sends
@@ -252,184 +90,45 @@ static void check_stop(mp__thread *t, int64_t now) {
 static void issue(mp__thread *t, int64_t now) {
   mp_loadgen_run *run = t->run;
   if (run->rate == 0) {
-    for (size_t e = 0; e < run->n_eps && t->n_free && may_send(t, now); e++)
-      while (t->free[e].head && may_send(t, now)) {
-        send_request(t, t->free[e].head, now, now);
-        check_stop(t, now);
+    for (size_t e = 0; e < run->n_eps && t->n_free && mp__may_send(t, now); e++)
+      while (t->free[e].head && mp__may_send(t, now)) {
+        mp__send(t, t->free[e].head, now, now);
+        mp__check_stop(t, now);
       }
     return;
   }
-  while (t->n_free && may_send(t, now) && run->t0 + t->pacer.next <= now) {
-    uint32_t e = t->rr;
-    while (!t->free[e].head) e = (uint32_t)((e + 1) % run->n_eps);
-    t->rr = (uint32_t)((e + 1) % run->n_eps);
+  while (t->rq_len && t->n_free && mp__may_send(t, now)) {
+    int64_t intended = t->requeue[t->rq_head];
+    t->rq_head = (t->rq_head + 1) % t->rq_cap;
+    t->rq_len--;
+    mp__send(t, next_free(t), intended, now);
+  }
+  while (t->n_free && mp__may_send(t, now) && run->t0 + t->pacer.next <= now) {
+    mp__conn *c = next_free(t);
     int64_t intended = run->t0 + t->pacer.next;
     int64_t lag = now - intended;
     if (lag > MP_LOADGEN_LATE_NS) t->late_sends++;
     if (lag > t->max_lag_ns) t->max_lag_ns = lag;
     mp__pacer_advance(&t->pacer);
-    send_request(t, t->free[e].head, intended, now);
-    check_stop(t, now);
+    mp__send(t, c, intended, now);
+    mp__check_stop(t, now);
   }
-}
-
-/* ---- receiving ---------------------------------------------------------------------------- */
-
-static void response_done(mp__thread *t, mp__conn *c, const mp__response *r, int64_t now) {
-  list_remove(c); /* from the timers */
-  t->inflight--;
-  c->fails = 0;
-  t->fail_streak = 0;
-  if (!t->ever_ok) {
-    t->ever_ok = true;
-    atomic_store(&t->run->any_ok, true);
-  }
-  int64_t lat = (now - c->intended_ns) / MP_NS_PER_US;
-  bool bad = r->status < 200 || r->status >= 400;
-  if (c->warmup) {
-    t->warmup_requests++;
-    if (bad) t->warmup_errors++;
-  } else {
-    mp_loadgen_stats *s = &t->eps[c->ep_index];
-    s->requests++;
-    if (r->status > 0 && r->status < MP_LOADGEN_MAX_STATUS) s->status[r->status]++;
-    if (bad) s->errors++;
-    s->bytes_read += r->wire_bytes;
-    mp_hdr_record(s->latency, lat);
-    mp_hdr_record(s->uncorrected, (now - c->sent_ns) / MP_NS_PER_US);
-    mp_hdr_record(t->sizes, (int64_t)r->wire_bytes);
-    mp_hdr_record(t->header_sizes, (int64_t)r->header_bytes);
-  }
-  mp_hdr_record(t->ival, lat);
-}
-
-/* Feeds bytes to the protocol. Returns false when the connection was closed or reopened
- * (the caller must stop touching the old socket). */
-static bool conn_input(mp__thread *t, mp__conn *c, const char *data, size_t len, int64_t now) {
-  uint32_t gen = c->gen;
-  if (c->state != MP__C_BUSY) {
-    /* Bytes nobody asked for (say a 408 before an idle close): drop the connection. */
-    conn_close(t, c);
-    conn_reopen(t, c, now);
-    return false;
-  }
-  mp__response r;
-  size_t used = c->ep->proto->input(c, data, len, &r);
-  if (r.kind == MP__RESP_ERROR) {
-    request_failed(t, c, E_PROTOCOL, r.error, now);
-    return false;
-  }
-  if (r.kind == MP__RESP_NONE) return true;
-  response_done(t, c, &r, now);
-  if (used < len || !r.keep_alive) {
-    /* Extra bytes after a complete response cannot belong to anything: close. */
-    if (used < len) {
-      note_error(t, "invalid response from %s: data after the end of a response", c->ep->url);
-      if (!c->warmup) {
-        t->eps[c->ep_index].protocol_errors++;
-        t->eps[c->ep_index].errors++;
-      }
-    }
-    conn_close(t, c);
-    conn_reopen(t, c, now);
-    return false;
-  }
-  conn_ready(t, c, now); /* closed loop: the next request leaves now, and may fail */
-  return c->gen == gen;
-}
-
-static void conn_eof(mp__thread *t, mp__conn *c, int64_t now) {
-  if (c->state != MP__C_BUSY) { /* an idle keep-alive connection closed by the server */
-    conn_close(t, c);
-    conn_reopen(t, c, now);
-    return;
-  }
-  mp__response r;
-  c->ep->proto->eof(c, &r);
-  if (r.kind == MP__RESP_DONE) {
-    response_done(t, c, &r, now);
-    conn_close(t, c);
-    conn_reopen(t, c, now);
-    return;
-  }
-  request_failed(t, c, r.kind == MP__RESP_ERROR ? E_PROTOCOL : E_READ,
-                 r.kind == MP__RESP_ERROR ? r.error : "connection closed before the response", now);
-}
-
-static void conn_readable(mp__thread *t, mp__conn *c, uint32_t events, int64_t now) {
-  for (;;) {
-    ssize_t n = c->ep->transport->read(c, t->buf, MP__READ_BUF);
-    if (n > 0) {
-      if (!conn_input(t, c, t->buf, (size_t)n, now)) return;
-      if ((size_t)n < MP__READ_BUF && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
-      continue;
-    }
-    if (n == 0) {
-      conn_eof(t, c, now);
-      return;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-    if (c->state == MP__C_BUSY) {
-      request_failed(t, c, E_READ, strerror(errno), now);
-    } else {
-      conn_close(t, c);
-      conn_reopen(t, c, now);
-    }
-    return;
-  }
-}
-
-static void on_event(mp__thread *t, mp__conn *c, uint32_t events, int64_t now) {
-  uint32_t gen = c->gen;
-  if (c->state == MP__C_CONNECTING) {
-    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    if (!err && (events & (EPOLLERR | EPOLLHUP))) err = ECONNREFUSED;
-    if (err) {
-      connect_failed(t, c, err, false, now);
-      return;
-    }
-    if (c->ep->transport->handshake) {
-      int rc = c->ep->transport->handshake(c);
-      if (rc == -EAGAIN) return;
-      if (rc < 0) {
-        connect_failed(t, c, -rc, false, now);
-        return;
-      }
-    }
-    list_remove(c); /* from the timers */
-    conn_ready(t, c, now);
-    if (c->gen != gen || !(events & (EPOLLIN | EPOLLRDHUP))) return;
-  }
-  if ((events & EPOLLOUT) && c->state == MP__C_BUSY && c->out_off < c->out_len) {
-    conn_write(t, c, now);
-    if (c->gen != gen) return;
-  }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn_readable(t, c, events, now);
 }
 
 /* ---- timers, progress, the loop ------------------------------------------------------------ */
 
 static void expire(mp__thread *t, int64_t now) {
   int64_t timeout = t->run->timeout_ns;
-  while (t->timers.head && t->timers.head->since + timeout <= now) {
-    mp__conn *c = t->timers.head;
-    if (c->state == MP__C_CONNECTING)
-      connect_failed(t, c, ETIMEDOUT, true, now);
-    else
-      request_failed(t, c, E_TIMEOUT, "timeout", now);
-  }
+  while (t->timers.head && t->timers.head->sent_ns + timeout <= now)
+    mp__timeout(t, t->timers.head, now);
   if (!t->retry.head || now < t->next_retry) return;
   t->next_retry = INT64_MAX;
   for (mp__conn *c = t->retry.head, *next; c; c = next) {
     next = c->next;
     if (c->retry_at <= now) {
-      list_remove(c);
+      mp__list_remove(c);
       c->state = MP__C_CLOSED;
-      conn_open(t, c, now);
+      mp__conn_open(t, c, now);
     } else if (c->retry_at < t->next_retry) {
       t->next_retry = c->retry_at;
     }
@@ -528,7 +227,7 @@ void *mp__thread_main(void *arg) {
 
   int64_t now = mp_mono_ns();
   t->next_boundary = mp__boundary_after(run, now);
-  for (uint32_t i = 0; i < t->n_conns; i++) conn_open(t, &t->conns[i], now);
+  for (uint32_t i = 0; i < t->n_conns; i++) mp__conn_open(t, &t->conns[i], now);
 
   for (;;) {
     now = mp_mono_ns();
@@ -536,18 +235,19 @@ void *mp__thread_main(void *arg) {
     if (atomic_load_explicit(&run->cancelled, memory_order_relaxed) ||
         atomic_load_explicit(&run->fatal_set, memory_order_relaxed))
       break;
-    check_stop(t, now);
+    mp__check_stop(t, now);
     if (t->stopping && t->inflight == 0) break;
     expire(t, now);
     issue(t, now);
+    mp__flush(t, now);
     if (now >= t->next_boundary) {
       publish(t, now);
       t->next_boundary = mp__boundary_after(run, now);
     }
 
     int64_t wake = t->next_boundary;
-    if (t->timers.head && t->timers.head->since + run->timeout_ns < wake)
-      wake = t->timers.head->since + run->timeout_ns;
+    if (t->timers.head && t->timers.head->sent_ns + run->timeout_ns < wake)
+      wake = t->timers.head->sent_ns + run->timeout_ns;
     if (t->retry.head && t->next_retry < wake) wake = t->next_retry;
     if (!t->stopping) {
       if (now < run->t0 && run->t0 < wake) wake = run->t0;
@@ -568,14 +268,14 @@ void *mp__thread_main(void *arg) {
       if (d == UINT64_MAX) continue; /* cancelled: seen at the top of the loop */
       mp__conn *c = &t->conns[(uint32_t)d];
       if (c->gen != (uint32_t)(d >> 32) || c->fd < 0) continue; /* event of an old socket */
-      on_event(t, c, evs[i].events, now);
+      mp__conn_event(t, c, evs[i].events, now);
     }
   }
 
   now = mp_mono_ns();
   if (!t->stopping) t->stop_ns = now < run->end ? now : run->end;
-  t->unfinished = t->inflight;
-  for (uint32_t i = 0; i < t->n_conns; i++) conn_close(t, &t->conns[i]);
+  t->unfinished = t->inflight + t->rq_len;
+  for (uint32_t i = 0; i < t->n_conns; i++) mp__conn_close(t, &t->conns[i]);
   publish(t, now);
   atomic_store(&t->done, true);
   uint64_t one = 1;
@@ -594,6 +294,7 @@ mp_status mp__thread_init(mp__thread *t, mp_loadgen_run *run, uint32_t index, ui
   t->n_conns = n_conns;
   t->conns = mp_calloc(n_conns, sizeof *t->conns);
   t->free = mp_calloc(run->n_eps, sizeof *t->free);
+  t->xcache = mp_calloc(run->n_eps, sizeof *t->xcache);
   t->eps = mp_calloc(run->n_eps, sizeof *t->eps);
   for (size_t e = 0; e < run->n_eps; e++) mp__stats_init(&t->eps[e], run->sigfigs);
   if (mp_hdr_new(1, INT64_C(1) << 40, run->sigfigs, &t->sizes) != MP_OK ||
@@ -613,6 +314,13 @@ mp_status mp__thread_init(mp__thread *t, mp_loadgen_run *run, uint32_t index, ui
     c->fd = -1;
     c->ep_index = (uint16_t)((first_conn + i) % run->n_eps);
     c->ep = &run->eps[c->ep_index];
+    c->req0.c = c;
+    c->cap = 1;
+    if (c->ep->proto->multiplexed) {
+      c->cap = run->streams;
+      c->reqs = mp_calloc(c->cap, sizeof *c->reqs);
+      for (uint32_t k = 0; k < c->cap; k++) c->reqs[k].c = c;
+    }
     if (c->ep->proto->conn_init) c->ep->proto->conn_init(c);
   }
   return MP_OK;
@@ -624,9 +332,14 @@ void mp__thread_destroy(mp__thread *t) {
     mp__conn *c = &t->conns[i];
     if (c->fd >= 0) c->ep->transport->close(c);
     if (c->ep->proto->conn_free) c->ep->proto->conn_free(c);
+    mp_free(c->reqs);
   }
+  mp_free(t->requeue);
   mp_free(t->conns);
   mp_free(t->free);
+  for (size_t e = 0; t->xcache && e < t->run->n_eps; e++)
+    if (t->xcache[e]) t->run->eps[e].transport->cache_free(t->xcache[e]);
+  mp_free(t->xcache);
   for (size_t e = 0; t->eps && e < t->run->n_eps; e++) mp__stats_free(&t->eps[e]);
   mp_free(t->eps);
   mp_hdr_free(t->sizes);

@@ -33,18 +33,25 @@ static void h1_conn_init(mp__conn *c) {
   mp_h1_parser_quiet(&c->proto.h1, true); /* the engine needs the outcome only */
 }
 static void h1_conn_free(mp__conn *c) { mp_h1_parser_free(&c->proto.h1); }
-static void h1_conn_reset(mp__conn *c) { mp_h1_parser_reset(&c->proto.h1, c->ep->head); }
-
-static void h1_request(mp__conn *c, const char **data, size_t *len) {
+static int h1_conn_reset(mp__conn *c) {
   mp_h1_parser_reset(&c->proto.h1, c->ep->head);
-  *data = c->ep->request;
-  *len = c->ep->request_len;
+  return 0;
 }
 
-static void finish(const mp_h1_parser *p, const mp_h1_event *ev, mp__response *r) {
+static int h1_request(mp__conn *c, mp__req *r) {
+  (void)r;
+  mp_h1_parser_reset(&c->proto.h1, c->ep->head);
+  c->out = c->ep->request;
+  c->out_len = c->ep->request_len;
+  return 0;
+}
+
+static void finish(mp__conn *c, const mp_h1_parser *p, const mp_h1_event *ev, mp__response *r) {
+  r->req = &c->req0;
   if (ev->type == MP_H1_EV_DONE) {
     r->kind = MP__RESP_DONE;
     r->status = p->status;
+    r->bad = p->status < 200 || p->status >= 400;
     r->keep_alive = p->keep_alive;
     r->header_bytes = p->header_bytes;
     r->wire_bytes = p->wire_bytes;
@@ -63,7 +70,7 @@ static size_t h1_input(mp__conn *c, const char *data, size_t len, mp__response *
     used += mp_h1_parse(p, data + used, len - used, &ev);
     if (ev.type == MP_H1_EV_NONE) return used;
     if (ev.type == MP_H1_EV_DONE || ev.type == MP_H1_EV_ERROR) {
-      finish(p, &ev, r);
+      finish(c, p, &ev, r);
       return used;
     }
   }
@@ -73,11 +80,12 @@ static void h1_eof(mp__conn *c, mp__response *r) {
   mp_h1_event ev;
   memset(r, 0, sizeof *r);
   mp_h1_parse_eof(&c->proto.h1, &ev);
-  finish(&c->proto.h1, &ev, r);
+  finish(c, &c->proto.h1, &ev, r);
 }
 
 const mp__proto_ops mp__proto_http1 = {
     .name = "http/1.1",
+    .alpn = "\x08http/1.1",
     .prepare = h1_prepare,
     .release = h1_release,
     .conn_init = h1_conn_init,

@@ -172,6 +172,9 @@ static void merge_result(mp_loadgen_run *run) {
     r->warmup_errors += t->warmup_errors;
     r->unfinished += t->unfinished;
     r->connects += t->connects;
+    r->tls_handshakes += t->tls_handshakes;
+    r->tls_resumed += t->tls_resumed;
+    r->retried += t->retried;
     if (t->stop_ns > stop) stop = t->stop_ns;
     if (!r->first_error && t->first_error[0]) r->first_error = mp_strdup(t->first_error);
   }
@@ -184,6 +187,10 @@ static void merge_result(mp_loadgen_run *run) {
     r->actual_rate = (double)r->total.requests * 1e9 / (double)r->actual_duration_ns;
   r->threads = run->n_threads;
   r->connections = run->n_conns;
+  r->streams = run->eps[0].proto->multiplexed ? run->streams : 1;
+  r->protocol = run->eps[0].grpc                 ? MP_LOADGEN_GRPC
+                : run->eps[0].proto->multiplexed ? MP_LOADGEN_HTTP2
+                                                 : MP_LOADGEN_HTTP1;
   r->max_requests = run->max_requests;
   r->warmup_ns = run->warmup_ns;
   r->sigfigs = run->sigfigs;

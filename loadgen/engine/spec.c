@@ -42,6 +42,14 @@ static mp_status check_numbers(const mp_loadgen_spec *s) {
                         "connections: %u is fewer than the %zu endpoints; every endpoint "
                         "needs at least one connection",
                         conns, s->n_endpoints);
+  if (s->streams > MP_LOADGEN_MAX_STREAMS)
+    return mp_error_set(MP_ERR_INVALID, "streams: at most %d per connection",
+                        MP_LOADGEN_MAX_STREAMS);
+  if ((uint64_t)conns * (s->streams ? s->streams : 1) > MP_LOADGEN_MAX_CONNECTIONS)
+    return mp_error_set(MP_ERR_INVALID,
+                        "connections x streams: at most %d requests in flight at once",
+                        MP_LOADGEN_MAX_CONNECTIONS);
+  if ((unsigned)s->protocol > MP_LOADGEN_GRPC) return invalid("protocol", "unknown protocol");
   uint32_t wc = s->worker_count ? s->worker_count : 1;
   if (s->worker_index >= wc)
     return mp_error_set(MP_ERR_INVALID, "worker index %u out of range for %u workers",
@@ -70,6 +78,38 @@ static mp_status resolve(mp__endpoint *ep) {
   return MP_OK;
 }
 
+/* The transport and protocol of an endpoint, from its scheme and the run's protocol. */
+static mp_status choose(const mp_loadgen_run *run, mp__endpoint *ep) {
+  const char *scheme = ep->u.scheme;
+  bool grpc_url = !strncmp(scheme, "grpc", 4);
+  ep->transport = !strcmp(scheme, "https") || !strcmp(scheme, "grpcs") ? &mp__transport_tls
+                                                                       : &mp__transport_plain;
+  switch (run->protocol) {
+  case MP_LOADGEN_HTTP2: ep->proto = &mp__proto_h2; break;
+  case MP_LOADGEN_GRPC: ep->proto = &mp__proto_grpc; break;
+  case MP_LOADGEN_HTTP1: ep->proto = &mp__proto_http1; break;
+  default: ep->proto = grpc_url ? &mp__proto_grpc : &mp__proto_http1; break;
+  }
+  if (grpc_url && ep->proto != &mp__proto_grpc)
+    return mp_error_set(MP_ERR_INVALID,
+                        "%s: a %s:// URL is a gRPC endpoint; use the protocol auto or grpc "
+                        "(or an http(s):// URL)",
+                        ep->url, scheme);
+  ep->grpc = ep->proto == &mp__proto_grpc;
+  if (!ep->grpc && (run->grpc_method || run->grpc_payload))
+    return mp_error_set(MP_ERR_INVALID,
+                        "%s: a gRPC method or payload applies to gRPC endpoints only (grpc:// or "
+                        "grpcs:// URLs, or the protocol grpc)",
+                        ep->url);
+  if (!ep->proto->multiplexed && run->streams > 1)
+    return mp_error_set(MP_ERR_INVALID,
+                        "streams: %u requests per connection need HTTP/2 or gRPC; %s is "
+                        "HTTP/1.1 (one request at a time per connection: raise the connections "
+                        "instead, or choose HTTP/2)",
+                        run->streams, ep->url);
+  return MP_OK;
+}
+
 mp_status mp__run_prepare(const mp_loadgen_spec *s, mp_loadgen_run *run) {
   mp_status st = check_numbers(s);
   if (st != MP_OK) return st;
@@ -88,6 +128,16 @@ mp_status mp__run_prepare(const mp_loadgen_spec *s, mp_loadgen_run *run) {
     run->body = mp_malloc(s->body_len);
     memcpy(run->body, s->body, s->body_len);
   }
+  run->tls_insecure = s->tls_insecure;
+  run->tls_ca_pem = s->tls_ca_pem && *s->tls_ca_pem ? mp_strdup(s->tls_ca_pem) : NULL;
+  run->tls_sni = s->tls_sni && *s->tls_sni ? mp_strdup(s->tls_sni) : NULL;
+  run->protocol = s->protocol;
+  run->streams = s->streams ? s->streams : 1;
+  run->grpc_method = s->grpc_method && *s->grpc_method ? mp_strdup(s->grpc_method) : NULL;
+  if (s->grpc_payload) {
+    run->grpc_payload = mp_malloc(s->grpc_payload_len ? s->grpc_payload_len : 1);
+    memcpy(run->grpc_payload, s->grpc_payload, s->grpc_payload_len);
+  }
   run->parts = (mp__request_parts){
       .method = run->method,
       .headers = (const char *const *)run->headers,
@@ -97,6 +147,9 @@ mp_status mp__run_prepare(const mp_loadgen_spec *s, mp_loadgen_run *run) {
       .body_len = s->body_len,
       .content_type = run->content_type,
       .user_agent = run->user_agent,
+      .grpc_method = run->grpc_method,
+      .grpc_payload = run->grpc_payload,
+      .grpc_payload_len = s->grpc_payload_len,
   };
 
   run->eps = mp_calloc(s->n_endpoints, sizeof *run->eps);
@@ -106,9 +159,9 @@ mp_status mp__run_prepare(const mp_loadgen_spec *s, mp_loadgen_run *run) {
     if (!s->endpoints[i]) return invalid("endpoints", "a URL is missing");
     ep->url = mp_strdup(s->endpoints[i]);
     if ((st = mp__url_parse(ep->url, &ep->u)) != MP_OK) return st;
-    ep->transport = &mp__transport_plain;
-    ep->proto = &mp__proto_http1;
+    if ((st = choose(run, ep)) != MP_OK) return st;
     if ((st = ep->proto->prepare(ep, &run->parts)) != MP_OK) return st;
+    if (ep->transport->prepare && (st = ep->transport->prepare(ep, run)) != MP_OK) return st;
     if ((st = resolve(ep)) != MP_OK) return st;
   }
 
@@ -139,6 +192,7 @@ void mp__run_release(mp_loadgen_run *run) {
   for (size_t i = 0; run->eps && i < run->n_eps; i++) {
     mp__endpoint *ep = &run->eps[i];
     if (ep->proto && ep->proto->release) ep->proto->release(ep);
+    if (ep->transport && ep->transport->release) ep->transport->release(ep);
     mp__url_free(&ep->u);
     mp_free(ep->url);
   }
@@ -151,4 +205,8 @@ void mp__run_release(mp_loadgen_run *run) {
   mp_free(run->content_type);
   mp_free(run->user_agent);
   mp_free(run->body);
+  mp_free(run->tls_ca_pem);
+  mp_free(run->tls_sni);
+  mp_free(run->grpc_method);
+  mp_free(run->grpc_payload);
 }

@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-static int plain_open(mp__conn *c, const mp__endpoint *ep) {
+int mp__tcp_open(mp__conn *c, const mp__endpoint *ep) {
   int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) return -errno;
   /* Requests leave in one write, but a partial write followed by the rest must not wait
@@ -34,7 +34,7 @@ static void plain_close(mp__conn *c) {
 
 const mp__transport_ops mp__transport_plain = {
     .name = "tcp",
-    .open = plain_open,
+    .open = mp__tcp_open,
     .handshake = NULL,
     .read = plain_read,
     .write = plain_write,

@@ -1,5 +1,6 @@
-/* Absolute URLs of load targets: scheme://host[:port][/path][?query], IPv6 literals in
- * brackets. Only what a load generator needs; the errors say what to fix. */
+/* Absolute URLs of load targets: scheme://host[:port][/path][?query] with scheme http,
+ * https, grpc (gRPC over h2c) or grpcs (gRPC over TLS), IPv6 literals in brackets. Only what a load
+ * generator needs; the errors say what to fix. */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -34,16 +35,17 @@ mp_status mp__url_parse(const char *s, mp__url *u) {
   uint16_t default_port;
   if (slen == 4 && !strncasecmp(s, "http", 4)) {
     default_port = 80;
-  } else if ((slen == 5 && !strncasecmp(s, "https", 5)) ||
-             (slen == 4 && !strncasecmp(s, "grpc", 4)) ||
-             (slen == 5 && !strncasecmp(s, "grpcs", 5))) {
-    return mp_error_set(MP_ERR_INVALID,
-                        "URL \"%s\": the %.*s scheme is not supported by this build yet "
-                        "(TLS, HTTP/2 and gRPC load come later); use http://",
-                        s, (int)slen, s);
+  } else if (slen == 5 && !strncasecmp(s, "https", 5)) {
+    default_port = 443;
+  } else if (slen == 4 && !strncasecmp(s, "grpc", 4)) {
+    default_port = 80;
+  } else if (slen == 5 && !strncasecmp(s, "grpcs", 5)) {
+    default_port = 443;
   } else {
-    return mp_error_set(MP_ERR_INVALID, "URL \"%s\": unsupported scheme \"%.*s\" (use http://)", s,
-                        (int)slen, s);
+    return mp_error_set(MP_ERR_INVALID,
+                        "URL \"%s\": unsupported scheme \"%.*s\" (use http://, https://, "
+                        "grpc:// or grpcs://)",
+                        s, (int)slen, s);
   }
 
   const char *h = sep + 3;

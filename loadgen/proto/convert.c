@@ -39,10 +39,27 @@ mp_status mp_loadgen_spec_from_proto(const Meshplane__V1__LoadSpec *in, mp_loadg
   out->worker_count = in->worker_count;
   const Meshplane__V1__LoadOptions *o = in->options;
   if (!o) return MP_OK;
-  if (o->protocol == MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP2 ||
-      o->protocol == MESHPLANE__V1__PROTOCOL__PROTOCOL_GRPC)
-    return mp_error_set(MP_ERR_INVALID, "options.protocol: HTTP/2 and gRPC load are not "
-                                        "supported by this worker yet; use HTTP/1.1");
+  switch (o->protocol) {
+  case MESHPLANE__V1__PROTOCOL__PROTOCOL_AUTO: out->protocol = MP_LOADGEN_AUTO; break;
+  case MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP1: out->protocol = MP_LOADGEN_HTTP1; break;
+  case MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP2: out->protocol = MP_LOADGEN_HTTP2; break;
+  case MESHPLANE__V1__PROTOCOL__PROTOCOL_GRPC: out->protocol = MP_LOADGEN_GRPC; break;
+  default:
+    return mp_error_set(MP_ERR_INVALID, "options.protocol %d is unknown to this worker",
+                        (int)o->protocol);
+  }
+  if (o->streams_per_connection > MP_LOADGEN_MAX_STREAMS)
+    return mp_error_set(MP_ERR_INVALID, "options.streams_per_connection: at most %d",
+                        MP_LOADGEN_MAX_STREAMS);
+  out->streams = o->streams_per_connection;
+  out->tls_insecure = o->tls_insecure;
+  out->tls_ca_pem = o->tls_ca_pem;
+  out->tls_sni = o->tls_sni;
+  out->grpc_method = o->grpc_method;
+  if (o->grpc_payload.len || o->grpc_payload.data) {
+    out->grpc_payload = o->grpc_payload.data ? o->grpc_payload.data : (const uint8_t *)"";
+    out->grpc_payload_len = o->grpc_payload.len;
+  }
   mp_status st;
   if ((st = parse_opt_duration("warmup", o->warmup, &out->warmup_ns)) != MP_OK ||
       (st = parse_opt_duration("rampup", o->rampup, &out->rampup_ns)) != MP_OK ||

@@ -111,7 +111,9 @@ void mp_loadgen_fortio_json(const mp_loadgen_result *r, const char *labels, mp_b
   const mp_loadgen_stats *t = &r->total;
   char when[64], dur[64];
   rfc3339(r->start_ms, when, sizeof when);
-  mp_buf_puts(b, "{\n  \"RunType\": \"HTTP\",\n  \"Labels\": ");
+  /* fortio names its gRPC runs "GRPC Ping"; RetCodes then hold grpc-status values. */
+  mp_buf_printf(b, "{\n  \"RunType\": \"%s\",\n  \"Labels\": ",
+                r->protocol == MP_LOADGEN_GRPC ? "GRPC Ping" : "HTTP");
   json_str(b, labels);
   mp_buf_printf(b, ",\n  \"StartTime\": \"%s\",\n  \"RequestedQPS\": ", when);
   if (r->requested_rate > 0)
@@ -149,20 +151,28 @@ void mp_loadgen_fortio_json(const mp_loadgen_result *r, const char *labels, mp_b
 
   /* meshplane's extras. */
   mp_buf_printf(b,
-                "  \"Meshplane\": {\n    \"Threads\": %u,\n    \"Connections\": %u,\n"
+                "  \"Meshplane\": {\n    \"Protocol\": \"%s\",\n    \"Streams\": %u,\n"
+                "    \"TLSHandshakes\": %llu,\n    \"TLSResumed\": %llu,\n"
+                "    \"Retried\": %llu,\n"
+                "    \"Threads\": %u,\n    \"Connections\": %u,\n"
                 "    \"WarmupSeconds\": %.9g,\n    \"WarmupRequests\": %llu,\n"
                 "    \"WarmupErrors\": %llu,\n    \"LateSends\": %llu,\n"
                 "    \"MaxLagSeconds\": %.9g,\n    \"Unfinished\": %llu,\n"
                 "    \"Cancelled\": %s,\n    \"Errors\": {\"Total\": %llu, \"Connect\": %llu, "
                 "\"Read\": %llu, \"Write\": %llu, \"Timeout\": %llu, \"Protocol\": %llu},\n"
                 "    \"Error\": ",
-                r->threads, r->connections, (double)r->warmup_ns / 1e9,
-                (unsigned long long)r->warmup_requests, (unsigned long long)r->warmup_errors,
-                (unsigned long long)r->late_sends, (double)r->max_lag_ns / 1e9,
-                (unsigned long long)r->unfinished, r->cancelled ? "true" : "false",
-                (unsigned long long)t->errors, (unsigned long long)t->connect_errors,
-                (unsigned long long)t->read_errors, (unsigned long long)t->write_errors,
-                (unsigned long long)t->timeouts, (unsigned long long)t->protocol_errors);
+                r->protocol == MP_LOADGEN_GRPC    ? "grpc"
+                : r->protocol == MP_LOADGEN_HTTP2 ? "http2"
+                                                  : "http1",
+                r->streams, (unsigned long long)r->tls_handshakes,
+                (unsigned long long)r->tls_resumed, (unsigned long long)r->retried, r->threads,
+                r->connections, (double)r->warmup_ns / 1e9, (unsigned long long)r->warmup_requests,
+                (unsigned long long)r->warmup_errors, (unsigned long long)r->late_sends,
+                (double)r->max_lag_ns / 1e9, (unsigned long long)r->unfinished,
+                r->cancelled ? "true" : "false", (unsigned long long)t->errors,
+                (unsigned long long)t->connect_errors, (unsigned long long)t->read_errors,
+                (unsigned long long)t->write_errors, (unsigned long long)t->timeouts,
+                (unsigned long long)t->protocol_errors);
   json_str(b, r->error ? r->error : r->first_error);
   mp_buf_puts(b, ",\n    \"UncorrectedDurationHistogram\": ");
   histogram(b, t->uncorrected, 1e-6, true);

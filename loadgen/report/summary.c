@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meshplane/grpc_frame.h"
 #include "meshplane/loadgen_report.h"
 
 const double mp_loadgen_percentiles[6] = {50, 75, 90, 99, 99.9, 99.99};
@@ -30,11 +31,14 @@ static const char *fmt_bytes(double b, char *buf, size_t n) {
   return buf;
 }
 
-static void print_codes(FILE *f, const mp_loadgen_stats *s) {
+/* HTTP status codes, or gRPC status codes with their names ("14 UNAVAILABLE: 3"). */
+static void print_codes(FILE *f, const mp_loadgen_stats *s, bool grpc) {
   bool any = false;
   for (int c = 0; c < MP_LOADGEN_MAX_STATUS; c++) {
     if (!s->status[c]) continue;
-    fprintf(f, "%s%d: %llu", any ? ", " : "", c, (unsigned long long)s->status[c]);
+    const char *name = grpc ? mp_grpc_status_name(c) : NULL;
+    fprintf(f, "%s%d%s%s: %llu", any ? ", " : "", c, name ? " " : "", name ? name : "",
+            (unsigned long long)s->status[c]);
     any = true;
   }
   if (!any) fprintf(f, "none");
@@ -92,6 +96,7 @@ void mp_loadgen_print_summary(FILE *f, const mp_loadgen_result *r, bool detail) 
   const mp_loadgen_stats *t = &r->total;
   char a[32], b[32];
   double secs = (double)r->actual_duration_ns / 1e9;
+  bool grpc = r->protocol == MP_LOADGEN_GRPC;
   fprintf(f, "Requests:     %llu in %.2fs", (unsigned long long)t->requests, secs);
   if (r->warmup_ns)
     fprintf(f, " (warm-up %.2fs excluded: %llu requests, %llu errors)", (double)r->warmup_ns / 1e9,
@@ -109,17 +114,24 @@ void mp_loadgen_print_summary(FILE *f, const mp_loadgen_result *r, bool detail) 
           fmt_bytes((double)t->bytes_read, a, sizeof a),
           fmt_bytes((double)t->bytes_written, b, sizeof b), r->actual_rate, r->connections,
           (unsigned long long)r->connects, r->threads);
+  if (r->protocol == MP_LOADGEN_HTTP2 || grpc)
+    fprintf(f, "Protocol:     %s, %u stream%s per connection\n", grpc ? "gRPC (HTTP/2)" : "HTTP/2",
+            r->streams, r->streams == 1 ? "" : "s");
+  if (r->tls_handshakes)
+    fprintf(f, "TLS:          %llu handshakes, %llu of them resumed a session\n",
+            (unsigned long long)r->tls_handshakes, (unsigned long long)r->tls_resumed);
   uint64_t failed =
       t->connect_errors + t->read_errors + t->write_errors + t->timeouts + t->protocol_errors;
   fprintf(f,
-          "Errors:       %llu (status >= 400 or < 200: %llu; connect %llu, read %llu, write "
+          "Errors:       %llu (%s: %llu; connect %llu, read %llu, write "
           "%llu, timeout %llu, protocol %llu)\n",
-          (unsigned long long)t->errors, (unsigned long long)(t->errors - failed),
-          (unsigned long long)t->connect_errors, (unsigned long long)t->read_errors,
-          (unsigned long long)t->write_errors, (unsigned long long)t->timeouts,
-          (unsigned long long)t->protocol_errors);
-  fprintf(f, "Status codes: ");
-  print_codes(f, t);
+          (unsigned long long)t->errors,
+          grpc ? "gRPC status other than 0 OK" : "status >= 400 or < 200",
+          (unsigned long long)(t->errors - failed), (unsigned long long)t->connect_errors,
+          (unsigned long long)t->read_errors, (unsigned long long)t->write_errors,
+          (unsigned long long)t->timeouts, (unsigned long long)t->protocol_errors);
+  fprintf(f, grpc ? "gRPC status: " : "Status codes: ");
+  print_codes(f, t, grpc);
   fputc('\n', f);
   if (r->requested_rate > 0) {
     uint64_t sent = t->requests + t->read_errors + t->write_errors + t->timeouts +
@@ -131,6 +143,11 @@ void mp_loadgen_print_summary(FILE *f, const mp_loadgen_result *r, bool detail) 
             mp_loadgen_fmt_us((double)r->max_lag_ns / 1000, b, sizeof b),
             pct > 1 ? "  <- the generator or its connections could not keep up" : "");
   }
+  if (r->retried)
+    fprintf(f,
+            "Retried:      %llu requests the server refused unprocessed (HTTP/2 GOAWAY or "
+            "REFUSED_STREAM) were sent again\n",
+            (unsigned long long)r->retried);
   if (r->unfinished)
     fprintf(f, "Unfinished:   %llu requests in flight when the run stopped (not counted)\n",
             (unsigned long long)r->unfinished);
@@ -151,7 +168,7 @@ void mp_loadgen_print_summary(FILE *f, const mp_loadgen_result *r, bool detail) 
           mp_loadgen_fmt_us((double)mp_hdr_value_at_percentile(s->latency, 50), p50, sizeof p50),
           mp_loadgen_fmt_us((double)mp_hdr_value_at_percentile(s->latency, 99), p99, sizeof p99),
           mp_loadgen_fmt_us((double)mp_hdr_max(s->latency), mx, sizeof mx));
-      print_codes(f, s);
+      print_codes(f, s, grpc);
       fputc('\n', f);
     }
   }

@@ -160,7 +160,10 @@ out:
 static void lg_info(Meshplane__V1__LoadGenerator_Service *svc, const Meshplane__V1__InfoRequest *in,
                     Meshplane__V1__InfoResponse_Closure done, void *cd) {
   Meshplane__V1__InfoResponse r = MESHPLANE__V1__INFO_RESPONSE__INIT;
-  Meshplane__V1__Protocol protos[] = {MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP1};
+  /* Every protocol the engine loads, each over plain TCP and TLS. */
+  Meshplane__V1__Protocol protos[] = {MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP1,
+                                      MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP2,
+                                      MESHPLANE__V1__PROTOCOL__PROTOCOL_GRPC};
   r.name = MP_LOADGEN_NAME;
   r.version = MESHPLANE_VERSION;
   r.git_sha = MESHPLANE_GIT_SHA;

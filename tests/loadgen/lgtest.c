@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,22 +38,23 @@ static bool read_line(int fd, char *buf, size_t n) {
   return len > 0;
 }
 
-void lg_target_start(lg_proc *p, const char *const *args) {
+/* Starts argv with its stdout on a pipe (its stderr on /dev/null when quiet) and reads
+ * the port it reports in its first line, after `prefix` ("port=" for "port=8080"). Aborts
+ * the test on failure. */
+static void spawn_reporting(lg_proc *p, const char *const *argv, bool quiet, const char *prefix) {
   memset(p, 0, sizeof *p);
   int pipefd[2];
   if (pipe(pipefd) < 0) die("pipe");
-  const char *argv[32] = {LG_TARGET_BIN, "--port", "0"};
-  int n = 3;
-  for (; args && *args && n < 31; args++) argv[n++] = *args;
-  argv[n] = NULL;
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
-    /* A failed assertion leaves the test without stopping its target: die with it. */
+    /* A failed assertion leaves the test without stopping its child: die with it. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(pipefd[1], 1);
     close(pipefd[0]);
     close(pipefd[1]);
+    int devnull = quiet ? open("/dev/null", O_WRONLY) : -1;
+    if (devnull >= 0) dup2(devnull, 2);
     execv(argv[0], (char *const *)argv);
     _exit(127);
   }
@@ -60,10 +62,40 @@ void lg_target_start(lg_proc *p, const char *const *args) {
   p->pid = pid;
   p->out_fd = pipefd[0];
   char line[64];
-  if (!read_line(p->out_fd, line, sizeof line) || sscanf(line, "port=%d", &p->port) != 1) {
-    fprintf(stderr, "lgtest: lg_target did not report its port (got \"%s\")\n", line);
+  size_t plen = strlen(prefix);
+  if (!read_line(p->out_fd, line, sizeof line) || strncmp(line, prefix, plen) != 0 ||
+      (p->port = atoi(line + plen)) <= 0) {
+    fprintf(stderr, "lgtest: %s did not report its port (got \"%s\")\n", argv[0], line);
     abort();
   }
+}
+
+void lg_target_start(lg_proc *p, const char *const *args) {
+  const char *argv[32] = {LG_TARGET_BIN, "--port", "0"};
+  int n = 3;
+  for (; args && *args && n < 31; args++) argv[n++] = *args;
+  argv[n] = NULL;
+  spawn_reporting(p, argv, false, "port=");
+}
+
+bool lg_echo_start(lg_proc *p) {
+#ifdef LG_ECHO_BIN
+  const char *const argv[] = {LG_ECHO_BIN, "--listen", "127.0.0.1:0", NULL};
+  spawn_reporting(p, argv, true, "PORT "); /* quiet: its log */
+  return true;
+#else
+  memset(p, 0, sizeof *p);
+  return false;
+#endif
+}
+
+void lg_echo_stop(lg_proc *p) {
+  if (p->pid <= 0) return;
+  kill(p->pid, SIGTERM);
+  int st;
+  waitpid(p->pid, &st, 0);
+  close(p->out_fd);
+  p->pid = 0;
 }
 
 int64_t lg_target_stop(lg_proc *p) {
@@ -102,7 +134,63 @@ static bool can_connect(int port) {
   return ok;
 }
 
-bool lg_nginx_start(lg_proc *p) {
+/* Runs the certificate script (LG_CERTS_SCRIPT) into dir. */
+static void make_certs(const char *dir) {
+#ifdef LG_CERTS_SCRIPT
+  const char *argv[] = {"/bin/bash", LG_CERTS_SCRIPT, dir, NULL};
+  char *out = NULL;
+  int rc = lg_run_capture(argv, &out, NULL);
+  if (rc != 0) {
+    fprintf(stderr, "lgtest: %s %s failed (%d):\n%s\n", LG_CERTS_SCRIPT, dir, rc, out);
+    abort();
+  }
+  free(out);
+#else
+  (void)dir;
+  fprintf(stderr, "lgtest: built without LG_CERTS_SCRIPT\n");
+  abort();
+#endif
+}
+
+/* The server blocks beyond the plain one: h2c with prior knowledge, TLS with h2 and
+ * HTTP/1.1 by ALPN, TLS with HTTP/1.1 only, each with the test locations (see lgtest.h). */
+static void tls_servers(FILE *f, const lg_proc *p, const lg_nginx_opts *o) {
+  static const char locations[] =
+      "    location / { return 200 \"hello\\n\"; }\n"
+      "    location = /nginx_status { stub_status; }\n"
+      "    location /sni { rewrite ^ /code/$lg_sni last; }\n"
+      "    location /h2 { rewrite ^ /code/$lg_h2 last; }\n"
+      "    location = /code/200 { return 200; }\n"
+      "    location = /code/421 { return 421; }\n"
+      "    location = /code/426 { return 426; }\n"
+      "    location /status/503 { return 503; }\n"
+      "    location /short { keepalive_requests 5; return 200 \"short\\n\"; }\n"
+      "    location /reset { return 444; }\n"
+      "    location /big { alias %s/big; }\n";
+  fprintf(f, "  map $ssl_server_name $lg_sni { \"sni.test\" 200; default 421; }\n"
+             "  map $server_protocol $lg_h2 { \"HTTP/2.0\" 200; default 426; }\n");
+  for (int kind = 0; kind < 3; kind++) {
+    static const char *const listen[] = {"http2", "ssl http2", "ssl"};
+    int port = kind == 0 ? p->h2c_port : kind == 1 ? p->tls_port : p->tls1_port;
+    bool tls = kind > 0;
+    fprintf(f, "  server {\n    listen 127.0.0.1:%d %s;\n", port, listen[kind]);
+    if (tls)
+      fprintf(f,
+              "    ssl_certificate %s/certs/server.pem;\n"
+              "    ssl_certificate_key %s/certs/server.key;\n",
+              p->dir, p->dir);
+    if (o->keepalive_requests) fprintf(f, "    keepalive_requests %d;\n", o->keepalive_requests);
+    fprintf(f, locations, p->dir);
+    if (o->grpc_port)
+      fprintf(f, "    location /meshplane.test.Echo/ { grpc_pass grpc://127.0.0.1:%d; }\n",
+              o->grpc_port);
+    fprintf(f, "  }\n");
+  }
+}
+
+bool lg_nginx_start(lg_proc *p) { return lg_nginx_start_opts(p, NULL); }
+
+bool lg_nginx_start_opts(lg_proc *p, const lg_nginx_opts *o) {
   memset(p, 0, sizeof *p);
   p->out_fd = -1;
   const char *nginx = "/usr/sbin/nginx";
@@ -110,6 +198,22 @@ bool lg_nginx_start(lg_proc *p) {
   snprintf(p->dir, sizeof p->dir, "/tmp/mp-lg-nginx-XXXXXX");
   if (!mkdtemp(p->dir)) die("mkdtemp");
   p->port = free_port();
+  if (o) {
+    char certs[300];
+    snprintf(certs, sizeof certs, "%s/certs", p->dir);
+    make_certs(certs);
+    p->tls_port = free_port();
+    p->h2c_port = free_port();
+    p->tls1_port = free_port();
+    /* A 1 MiB body, for flow control. */
+    char big[300];
+    snprintf(big, sizeof big, "%s/big", p->dir);
+    FILE *b = fopen(big, "w");
+    if (!b) die("big");
+    for (int i = 0; i < 16384; i++)
+      fputs("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", b);
+    fclose(b);
+  }
   char conf[512];
   snprintf(conf, sizeof conf, "%s/nginx.conf", p->dir);
   FILE *f = fopen(conf, "w");
@@ -123,9 +227,11 @@ bool lg_nginx_start(lg_proc *p) {
           "  uwsgi_temp_path %s/uwsgi;\n  scgi_temp_path %s/scgi;\n"
           "  server {\n    listen 127.0.0.1:%d;\n"
           "    location / { return 200 \"hello\\n\"; }\n"
-          "    location = /nginx_status { stub_status; }\n  }\n}\n",
+          "    location = /nginx_status { stub_status; }\n  }\n",
           geteuid() == 0 ? "user root;\n" : "", p->dir, p->dir, p->dir, p->dir, p->dir, p->dir,
           p->dir, p->port);
+  if (o) tls_servers(f, p, o);
+  fprintf(f, "}\n");
   fclose(f);
   pid_t pid = fork();
   if (pid < 0) die("fork");
@@ -140,7 +246,9 @@ bool lg_nginx_start(lg_proc *p) {
   }
   p->pid = pid;
   for (int i = 0; i < 200; i++) {
-    if (can_connect(p->port)) return true;
+    if (can_connect(p->port) &&
+        (!o || (can_connect(p->tls_port) && can_connect(p->h2c_port) && can_connect(p->tls1_port))))
+      return true;
     int st;
     if (waitpid(pid, &st, WNOHANG) == pid) break;
     mp_sleep_ms(10);
@@ -176,6 +284,21 @@ int64_t lg_nginx_requests(const lg_proc *p) {
   const char *at = strstr(buf, "requests\n");
   if (!at || sscanf(at + 9, " %lld %lld %lld", &accepts, &handled, &requests) != 3) return -1;
   return requests;
+}
+
+char *lg_read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "lgtest: %s: %s\n", path, strerror(errno));
+    abort();
+  }
+  mp_buf b = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) mp_buf_append(&b, chunk, n);
+  fclose(f);
+  mp_buf_append(&b, "", 0);
+  return mp_buf_steal(&b);
 }
 
 const char *lg_url(int port, const char *path) {

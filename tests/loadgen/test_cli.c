@@ -41,7 +41,20 @@ static void test_bad_input(void **state) {
   expect_run(CLI("run", "-R", "0", "http://127.0.0.1:1/"), 2, "give a rate > 0", 5);
   expect_run(CLI("run", "--qps", "abc", "http://127.0.0.1:1/"), 2, "give a rate > 0", 5);
   expect_run(CLI("run", "ftp://example.com/"), 2, "unsupported scheme \"ftp\"", 5);
-  expect_run(CLI("run", "https://example.com/"), 2, "not supported by this build yet", 5);
+  expect_run(CLI("run", "--protocol", "spdy", "http://127.0.0.1:1/"), 2,
+             "--protocol spdy: use auto, http1, http2 or grpc", 5);
+  expect_run(CLI("run", "--streams", "0", "http://127.0.0.1:1/"), 2, "--streams 0: must be", 5);
+  expect_run(CLI("run", "--streams", "4", "http://127.0.0.1:1/"), 2, "need HTTP/2 or gRPC", 5);
+  expect_run(CLI("run", "--protocol", "http1", "grpc://127.0.0.1:1/"), 2, "is a gRPC endpoint", 5);
+  expect_run(CLI("run", "--grpc-payload", "0a0", "grpc://127.0.0.1:1/"), 2,
+             "odd number of hex digits", 5);
+  expect_run(CLI("run", "--grpc-payload", "zz", "grpc://127.0.0.1:1/"), 2, "not a hex digit", 5);
+  expect_run(CLI("run", "--grpc-method", "Echo.Say", "grpc://127.0.0.1:1/"), 2,
+             "/package.Service/Method", 5);
+  expect_run(CLI("run", "--grpc-payload", "0a00", "http://127.0.0.1:1/"), 2,
+             "applies to gRPC endpoints only", 5);
+  expect_run(CLI("run", "--cacert", "/nonexistent/ca.pem", "https://127.0.0.1:1/"), 2,
+             "--cacert /nonexistent/ca.pem: No such file", 5);
   expect_run(CLI("run", "http://"), 2, "missing host", 5);
   expect_run(CLI("run", "http://127.0.0.1:99999/"), 2, "port is out of range", 5);
   expect_run(CLI("run", "--body-file", "/nonexistent/body", "http://127.0.0.1:1/"), 2,
@@ -114,6 +127,63 @@ static void test_outputs(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* The protocol flags against nginx (TLS with --cacert, -k and --sni; HTTP/2 with --http2
+ * and --streams) and the Echo gRPC server (--grpc-method, --grpc-payload[-file], the
+ * fortio JSON of a gRPC run). */
+static void test_protocol_flags(void **state) {
+  (void)state;
+  lg_proc ng, echo;
+  lg_nginx_opts o = {0};
+  if (!lg_nginx_start_opts(&ng, &o)) skip();
+  char ca[300], u[128], sni[128], h2c[128];
+  snprintf(ca, sizeof ca, "%s/certs/ca.pem", ng.dir);
+  snprintf(u, sizeof u, "https://localhost:%d/", ng.tls_port);
+  snprintf(sni, sizeof sni, "https://127.0.0.1:%d/sni", ng.tls_port);
+  snprintf(h2c, sizeof h2c, "http://127.0.0.1:%d/h2", ng.h2c_port);
+  expect_run(CLI("run", "-c2", "-n50", "--cacert", ca, u), 0, "Status codes: 200: 50", 10);
+  expect_run(CLI("run", "-c2", "-n50", u), 1, "certificate verify failed", 10);
+  expect_run(CLI("run", "-c2", "-n50", "-k", u), 0, "Status codes: 200: 50", 10);
+  expect_run(CLI("run", "-c1", "-n10", "--cacert", ca, "--sni", "sni.test", sni), 0,
+             "Status codes: 200: 10", 10);
+  expect_run(CLI("run", "-c2", "-n100", "--http2", "--streams", "4", h2c), 0,
+             "Protocol:     HTTP/2, 4 streams per connection", 10);
+  expect_run(CLI("run", "-c2", "-n100", "--protocol", "http2", "-k", u), 0,
+             "Status codes: 200: 100", 10);
+  lg_nginx_stop(&ng);
+
+  if (!lg_echo_start(&echo)) return;
+  char g[128], dir[] = "/tmp/mp-lg-cli-XXXXXX";
+  snprintf(g, sizeof g, "grpc://127.0.0.1:%d", echo.port);
+  assert_non_null(mkdtemp(dir));
+  char payload[128], json[128], script[128];
+  snprintf(payload, sizeof payload, "%s/fail5.bin", dir);
+  snprintf(json, sizeof json, "%s/grpc.json", dir);
+  snprintf(script, sizeof script, "%s/check.py", dir);
+  FILE *f = fopen(payload, "wb");
+  fwrite("\x18\x05", 1, 2, f); /* meshplane.test.EchoRequest{fail_code: 5} */
+  fclose(f);
+  expect_run(CLI("run", "-c1", "-n20", "--grpc-method", "/meshplane.test.Echo/Say",
+                 "--grpc-payload", "0a026869", "--json", json, g),
+             0, "gRPC status: 0 OK: 20", 10);
+  f = fopen(script, "w");
+  fputs("import json, sys\n"
+        "d = json.load(open(sys.argv[1]))\n"
+        "assert d['RunType'] == 'GRPC Ping' and d['RetCodes'] == {'0': 20}, d['RetCodes']\n"
+        "assert d['Meshplane']['Protocol'] == 'grpc'\n"
+        "print('json ok')\n",
+        f);
+  fclose(f);
+  expect_run(((const char *const[]){LG_PYTHON, script, json, NULL}), 0, "json ok", 10);
+  expect_run(CLI("run", "-c1", "-n20", "--streams", "2", "--grpc-method",
+                 "/meshplane.test.Echo/Fail", "--grpc-payload-file", payload, g),
+             0, "gRPC status: 5 NOT_FOUND: 20", 10);
+  expect_run(CLI("run", "-c1", "-n20", g), 0, "gRPC status: 0 OK: 20", 10);
+  lg_echo_stop(&echo);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_sigint_prints_results(void **state) {
   (void)state;
   lg_proc t;
@@ -154,6 +224,7 @@ int main(void) {
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_bad_targets),
       cmocka_unit_test(test_outputs),
+      cmocka_unit_test(test_protocol_flags),
       cmocka_unit_test(test_sigint_prints_results),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

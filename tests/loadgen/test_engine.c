@@ -11,30 +11,9 @@
 
 #include <cmocka.h>
 
+#include "lgrun.h"
 #include "lgtest.h"
 #include "meshplane/loadgen.h"
-
-#define ASSERT_BETWEEN(v, lo, hi)                                                                  \
-  do {                                                                                             \
-    double v_ = (double)(v), lo_ = (double)(lo), hi_ = (double)(hi);                               \
-    if (v_ < lo_ || v_ > hi_) fail_msg("%s = %g, want %g..%g", #v, v_, lo_, hi_);                  \
-  } while (0)
-
-static mp_loadgen_run *run_spec(const mp_loadgen_spec *s) {
-  mp_loadgen_run *run = NULL;
-  if (mp_loadgen_start(s, &run) != MP_OK) fail_msg("mp_loadgen_start: %s", mp_error_last());
-  assert_int_equal(mp_loadgen_wait(run, 60 * MP_NS_PER_S), MP_OK);
-  const mp_loadgen_result *r = mp_loadgen_result_get(run);
-  assert_non_null(r);
-  /* Invariants of every result: the total is the sum of the endpoints, histograms hold
-   * exactly the counted responses. */
-  uint64_t sum = 0;
-  for (size_t i = 0; i < r->n_endpoints; i++) sum += r->endpoints[i].stats.requests;
-  assert_int_equal(sum, r->total.requests);
-  assert_int_equal(mp_hdr_count(r->total.latency), r->total.requests);
-  assert_int_equal(mp_hdr_count(r->total.uncorrected), r->total.requests);
-  return run;
-}
 
 /* Runs a constant-rate spec until an attempt is not disturbed by the machine (the largest
  * send lag stays under 20 ms: on a shared 2-core machine other processes can starve the
@@ -42,7 +21,7 @@ static mp_loadgen_run *run_spec(const mp_loadgen_spec *s) {
  * whether it was undisturbed; *total adds up the requests of every attempt. */
 static mp_loadgen_run *run_rate(const mp_loadgen_spec *s, bool *kept_up, uint64_t *total) {
   for (int attempt = 1;; attempt++) {
-    mp_loadgen_run *run = run_spec(s);
+    mp_loadgen_run *run = lg_run_spec(s);
     const mp_loadgen_result *r = mp_loadgen_result_get(run);
     *total += r->total.requests;
     *kept_up = r->max_lag_ns < 20 * MP_NS_PER_MS;
@@ -71,7 +50,7 @@ static void test_count_matches_server(void **state) {
   const char *urls[] = {lg_url(t.port, "/")};
   mp_loadgen_spec s = {
       .endpoints = urls, .n_endpoints = 1, .connections = 4, .threads = 2, .max_requests = 3000};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_int_equal(r->total.requests, 3000);
   assert_int_equal(r->total.status[200], 3000);
@@ -91,7 +70,7 @@ static void test_duration_count_matches_server(void **state) {
                        .connections = 8,
                        .threads = 2,
                        .duration_ns = MP_NS_PER_S};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_true(r->total.requests > 1000);
   assert_int_equal(r->total.errors, 0);
@@ -140,7 +119,7 @@ static void test_saturated_generator_is_visible(void **state) {
                        .threads = 1,
                        .rate = 100,
                        .duration_ns = MP_NS_PER_S};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_int_equal(r->total.requests, 100);
   /* At most 80/s get through; a busy machine makes it fewer, never more. */
@@ -174,7 +153,7 @@ static void test_fixed_delay_truth(void **state) {
                          .threads = 1,
                          .rate = 100,
                          .duration_ns = MP_NS_PER_S};
-    mp_loadgen_run *run = run_spec(&s);
+    mp_loadgen_run *run = lg_run_spec(&s);
     const mp_loadgen_result *r = mp_loadgen_result_get(run);
     assert_int_equal(r->total.requests, 100);
     lg_target_stop(&t);
@@ -218,7 +197,7 @@ static void test_stall_corrected_vs_uncorrected(void **state) {
                          .threads = 1,
                          .rate = 500,
                          .duration_ns = 3 * MP_NS_PER_S};
-    mp_loadgen_run *run = run_spec(&s);
+    mp_loadgen_run *run = lg_run_spec(&s);
     const mp_loadgen_result *r = mp_loadgen_result_get(run);
     assert_int_equal(r->total.requests, 1500);
     lg_target_stop(&t);
@@ -292,7 +271,7 @@ static void test_reconnects_head_and_body(void **state) {
   const char *urls[] = {lg_url(t.port, "/")};
   mp_loadgen_spec s = {
       .endpoints = urls, .n_endpoints = 1, .connections = 3, .threads = 1, .max_requests = 700};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_int_equal(r->total.requests, 700);
   assert_int_equal(r->total.errors, 0);
@@ -302,7 +281,7 @@ static void test_reconnects_head_and_body(void **state) {
   /* HEAD: the target announces Content-Length: 6 and sends no body. */
   s.method = "HEAD";
   s.max_requests = 200;
-  run = run_spec(&s);
+  run = lg_run_spec(&s);
   r = mp_loadgen_result_get(run);
   assert_int_equal(r->total.requests, 200);
   assert_int_equal(r->total.errors, 0);
@@ -318,7 +297,7 @@ static void test_reconnects_head_and_body(void **state) {
   s.headers = headers;
   s.n_headers = 2;
   s.cookies = "a=1; b=2";
-  run = run_spec(&s);
+  run = lg_run_spec(&s);
   r = mp_loadgen_result_get(run);
   assert_int_equal(r->total.requests, 200);
   assert_int_equal(r->total.errors, 0);
@@ -337,7 +316,7 @@ static void test_bad_targets_fail_fast(void **state) {
                        .threads = 1,
                        .duration_ns = 30 * MP_NS_PER_S};
   int64_t t0 = mp_mono_ns();
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_true(mp_mono_ns() - t0 < 3 * MP_NS_PER_S);
   assert_non_null(r->error);
@@ -349,7 +328,7 @@ static void test_bad_targets_fail_fast(void **state) {
 
   /* Nobody listens on the target's old port any more. */
   t0 = mp_mono_ns();
-  run = run_spec(&s);
+  run = lg_run_spec(&s);
   r = mp_loadgen_result_get(run);
   assert_true(mp_mono_ns() - t0 < 3 * MP_NS_PER_S);
   assert_non_null(r->error);
@@ -384,7 +363,7 @@ static void test_timeouts_per_endpoint(void **state) {
                        .threads = 1,
                        .duration_ns = MP_NS_PER_S,
                        .timeout_ns = 200 * MP_NS_PER_MS};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_null(r->error);
   const mp_loadgen_stats *fast = &r->endpoints[0].stats, *slow = &r->endpoints[1].stats;
@@ -461,7 +440,7 @@ static void test_progress_warmup_rampup(void **state) {
                        .progress_interval_ns = 250 * MP_NS_PER_MS,
                        .on_progress = on_progress,
                        .progress_arg = &sn};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_int_equal(r->warmup_requests, 200); /* 400/s for 0.5 s, left out */
   assert_int_equal(r->total.requests, 400);
@@ -482,7 +461,7 @@ static void test_progress_warmup_rampup(void **state) {
                           .rate = 400,
                           .duration_ns = MP_NS_PER_S,
                           .rampup_ns = MP_NS_PER_S};
-  run = run_spec(&ramp);
+  run = lg_run_spec(&ramp);
   r = mp_loadgen_result_get(run);
   assert_int_equal(r->total.requests, 200);
   mp_loadgen_free(run);
@@ -538,7 +517,7 @@ static void test_nginx(void **state) {
                        .connections = 4,
                        .threads = 2,
                        .duration_ns = MP_NS_PER_S};
-  mp_loadgen_run *run = run_spec(&s);
+  mp_loadgen_run *run = lg_run_spec(&s);
   const mp_loadgen_result *r = mp_loadgen_result_get(run);
   assert_true(r->total.requests > 1000);
   assert_int_equal(r->total.status[200], r->total.requests);

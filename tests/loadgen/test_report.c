@@ -110,6 +110,39 @@ static void test_summary(void **state) {
   free_result(r);
 }
 
+/* A gRPC run: grpc-status values with their names, fortio's "GRPC Ping". */
+static void test_grpc_outputs(void **state) {
+  (void)state;
+  mp_loadgen_result *r = fake_result();
+  r->protocol = MP_LOADGEN_GRPC;
+  r->streams = 4;
+  r->retried = 3;
+  r->tls_handshakes = 4;
+  r->tls_resumed = 2;
+  memset(r->total.status, 0, sizeof r->total.status);
+  r->total.status[0] = 3;
+  r->total.status[14] = 1;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  mp_loadgen_print_summary(f, r, false);
+  fclose(f);
+  assert_contains(text, "Protocol:     gRPC (HTTP/2), 4 streams per connection");
+  assert_contains(text, "TLS:          4 handshakes, 2 of them resumed a session");
+  assert_contains(text, "Errors:       2 (gRPC status other than 0 OK: 1;");
+  assert_contains(text, "gRPC status: 0 OK: 3, 14 UNAVAILABLE: 1");
+  assert_contains(text, "Retried:      3 requests the server refused unprocessed");
+  free(text);
+  mp_buf b = {0};
+  mp_loadgen_fortio_json(r, NULL, &b);
+  assert_contains(b.data, "\"RunType\": \"GRPC Ping\"");
+  assert_contains(b.data, "\"RetCodes\": {\"-1\":1,\"0\":3,\"14\":1}");
+  assert_contains(b.data, "\"Protocol\": \"grpc\",\n    \"Streams\": 4,");
+  assert_contains(b.data, "\"TLSResumed\": 2,\n    \"Retried\": 3,");
+  mp_buf_free(&b);
+  free_result(r);
+}
+
 static void test_fortio_json(void **state) {
   (void)state;
   mp_loadgen_result *r = fake_result();
@@ -316,17 +349,41 @@ static void test_proto_progress_and_spec(void **state) {
   o.warmup = "-5s";
   assert_int_equal(mp_loadgen_spec_from_proto(&in, &s), MP_ERR_INVALID);
   o.warmup = "";
+  /* The protocol options reach the engine's spec. */
+  static const uint8_t payload[] = {0x0a, 0x02, 'h', 'i'};
   o.protocol = MESHPLANE__V1__PROTOCOL__PROTOCOL_GRPC;
+  o.streams_per_connection = 8;
+  o.tls_insecure = true;
+  o.tls_ca_pem = "-----BEGIN CERTIFICATE-----";
+  o.tls_sni = "sni.test";
+  o.grpc_method = "/meshplane.test.Echo/Say";
+  o.grpc_payload.data = (uint8_t *)payload;
+  o.grpc_payload.len = sizeof payload;
+  assert_int_equal(mp_loadgen_spec_from_proto(&in, &s), MP_OK);
+  assert_int_equal(s.protocol, MP_LOADGEN_GRPC);
+  assert_int_equal(s.streams, 8);
+  assert_true(s.tls_insecure);
+  assert_string_equal(s.tls_ca_pem, o.tls_ca_pem);
+  assert_string_equal(s.tls_sni, "sni.test");
+  assert_string_equal(s.grpc_method, o.grpc_method);
+  assert_int_equal(s.grpc_payload_len, 4);
+  assert_memory_equal(s.grpc_payload, payload, 4);
+  o.protocol = MESHPLANE__V1__PROTOCOL__PROTOCOL_HTTP2;
+  assert_int_equal(mp_loadgen_spec_from_proto(&in, &s), MP_OK);
+  assert_int_equal(s.protocol, MP_LOADGEN_HTTP2);
+  o.streams_per_connection = MP_LOADGEN_MAX_STREAMS + 1;
   assert_int_equal(mp_loadgen_spec_from_proto(&in, &s), MP_ERR_INVALID);
+  o.streams_per_connection = 1;
+  o.protocol = (Meshplane__V1__Protocol)42;
+  assert_int_equal(mp_loadgen_spec_from_proto(&in, &s), MP_ERR_INVALID);
+  assert_non_null(strstr(mp_error_last(), "options.protocol 42"));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_summary),
-      cmocka_unit_test(test_fortio_json),
-      cmocka_unit_test(test_hdr_log),
-      cmocka_unit_test(test_proto_result),
-      cmocka_unit_test(test_proto_progress_and_spec),
+      cmocka_unit_test(test_summary),      cmocka_unit_test(test_fortio_json),
+      cmocka_unit_test(test_grpc_outputs), cmocka_unit_test(test_hdr_log),
+      cmocka_unit_test(test_proto_result), cmocka_unit_test(test_proto_progress_and_spec),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

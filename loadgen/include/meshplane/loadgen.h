@@ -43,6 +43,17 @@ extern "C" {
 #define MP_LOADGEN_MAX_ENDPOINTS 1024
 #define MP_LOADGEN_DEFAULT_DURATION_NS (10 * MP_NS_PER_S)
 #define MP_LOADGEN_DEFAULT_TIMEOUT_NS (2 * MP_NS_PER_S)
+#define MP_LOADGEN_MAX_STREAMS 1000 /* HTTP/2 streams per connection */
+
+/* How requests travel. AUTO takes it from each URL's scheme: http:// and https:// ->
+ * HTTP/1.1, grpc:// and grpcs:// -> gRPC. HTTP2 is h2c with prior knowledge for http://
+ * and h2 by ALPN for https://; GRPC is unary gRPC over either. */
+typedef enum mp_loadgen_protocol {
+  MP_LOADGEN_AUTO = 0,
+  MP_LOADGEN_HTTP1,
+  MP_LOADGEN_HTTP2,
+  MP_LOADGEN_GRPC,
+} mp_loadgen_protocol;
 
 typedef struct mp_loadgen_run mp_loadgen_run;
 typedef struct mp_loadgen_progress mp_loadgen_progress;
@@ -57,7 +68,8 @@ typedef void (*mp_loadgen_progress_fn)(const mp_loadgen_progress *p, void *arg);
 /* What to run. Every pointer is borrowed for the duration of mp_loadgen_start(), which
  * copies what it needs. Zero values mean the documented default. */
 typedef struct mp_loadgen_spec {
-  const char *const *endpoints; /* http:// URLs; requests are spread over them round-robin */
+  const char *const *endpoints; /* http(s):// or grpc(s):// URLs; requests are spread over
+                                   them round-robin */
   size_t n_endpoints;
   const char *method;         /* default GET, or POST when a body is set */
   const char *const *headers; /* "Name: value" */
@@ -82,6 +94,22 @@ typedef struct mp_loadgen_spec {
   uint32_t worker_index;        /* this worker's place among worker_count workers sharing one */
   uint32_t worker_count;        /* global schedule (0 = alone); rate is this worker's share */
   const char *user_agent;       /* default "meshplane-loadgen/<version>"; "" for none */
+
+  mp_loadgen_protocol protocol;
+  uint32_t streams; /* HTTP/2 and gRPC: requests in flight per connection (default 1) */
+
+  /* TLS, for https:// (and grpcs://) endpoints. */
+  bool tls_insecure;      /* do not verify the server's certificate or name */
+  const char *tls_ca_pem; /* PEM text of the CAs to trust instead of the system's (NULL: system) */
+  const char *tls_sni;    /* server name to send and verify instead of the URL's host */
+
+  /* gRPC: unary calls of grpc_method ("/package.Service/Method"; NULL: the URL's path if it
+   * has one, else /grpc.health.v1.Health/Check) with grpc_payload, the serialized request
+   * message (NULL: the body, else an empty message). The status counted is grpc-status.
+   * Setting either for an endpoint that is not gRPC is MP_ERR_INVALID. */
+  const char *grpc_method;
+  const uint8_t *grpc_payload;
+  size_t grpc_payload_len;
 
   mp_loadgen_progress_fn on_progress; /* may be NULL */
   void *progress_arg;
@@ -116,6 +144,8 @@ typedef struct mp_loadgen_result {
   double actual_rate;            /* requests / actual duration */
   uint32_t threads;
   uint32_t connections;
+  uint32_t streams;             /* per connection: 1 unless HTTP/2 */
+  mp_loadgen_protocol protocol; /* of the first endpoint (never AUTO) */
   uint64_t max_requests;
   int64_t warmup_ns;
   int sigfigs;
@@ -124,9 +154,13 @@ typedef struct mp_loadgen_result {
   int64_t max_lag_ns;       /* constant rate: the largest lag of any send */
   uint64_t warmup_requests; /* responses to requests sent during the warm-up */
   uint64_t warmup_errors;
-  uint64_t unfinished;                   /* still in flight when the run stopped: not counted */
-  uint64_t connects;                     /* connections opened, including reconnects */
-  mp_loadgen_stats total;                /* all endpoints together */
+  uint64_t unfinished;     /* still in flight when the run stopped: not counted */
+  uint64_t connects;       /* connections opened, including reconnects */
+  uint64_t tls_handshakes; /* TLS handshakes completed */
+  uint64_t tls_resumed;    /* ... of which resumed an earlier session */
+  uint64_t retried;        /* HTTP/2: requests the server refused unprocessed (REFUSED_STREAM,
+                              beyond a GOAWAY) and that were sent again */
+  mp_loadgen_stats total;  /* all endpoints together */
   mp_loadgen_endpoint_result *endpoints; /* n_endpoints entries, in spec order */
   size_t n_endpoints;
   mp_hdr *sizes;        /* response sizes in bytes (headers + body on the wire) */

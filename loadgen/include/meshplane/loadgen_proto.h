@@ -11,10 +11,11 @@
 extern "C" {
 #endif
 
-/* Fills *out from a LoadSpec. Every pointer in *out is borrowed from `in` (keep it alive
- * until mp_loadgen_start returns); the progress callback is left for the caller.
- * MP_ERR_INVALID with a message for bad input (a duration like "10parsecs", a protocol this
- * build cannot load yet) - the service answers INVALID_ARGUMENT with it. */
+/* Fills *out from a LoadSpec, options included (protocol, streams per connection, TLS CA,
+ * SNI and insecure, gRPC method and payload). Every pointer in *out is borrowed from `in`
+ * (keep it alive until mp_loadgen_start returns); the progress callback is left for the
+ * caller. MP_ERR_INVALID with a message for bad input (a duration like "10parsecs", an
+ * unknown protocol) - the service answers INVALID_ARGUMENT with it. */
 mp_status mp_loadgen_spec_from_proto(const Meshplane__V1__LoadSpec *in, mp_loadgen_spec *out);
 
 /* Initializes *out and fills it from an ended run's result: counters, status, error,

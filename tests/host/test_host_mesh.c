@@ -106,14 +106,23 @@ static void install_uninstall_leaves_nothing(void **unused) {
   mp_free(state);
 }
 
-static const char *const NS_SPECS = "apiVersion: specs.smi-spec.io/v1alpha4\n"
-                                    "kind: HTTPRouteGroup\nmetadata: {name: specs}\nspec:\n"
-                                    "  matches:\n%s"
-                                    "---\napiVersion: access.smi-spec.io/v1alpha3\n"
-                                    "kind: TrafficTarget\nmetadata: {name: a-to-b}\nspec:\n"
-                                    "  destination: {kind: ServiceAccount, name: app-b}\n"
-                                    "  rules:\n  - {kind: HTTPRouteGroup, name: specs}\n"
-                                    "  sources:\n  - {kind: ServiceAccount, name: app-a}\n";
+#define TCP_ROUTE_TT                                                                               \
+  "apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\nmetadata: {name: t}\n"                  \
+  "spec:\n  matches:\n    ports: [%d]\n---\n"                                                      \
+  "apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\n"                                 \
+  "metadata: {name: tcp}\nspec:\n  destination: {kind: ServiceAccount, name: app-b}\n"             \
+  "  rules:\n  - {kind: TCPRoute, name: t}\n"                                                      \
+  "  sources:\n  - {kind: ServiceAccount, name: app-c}\n"
+
+#define NS_SPECS                                                                                   \
+  "apiVersion: specs.smi-spec.io/v1alpha4\n"                                                       \
+  "kind: HTTPRouteGroup\nmetadata: {name: specs}\nspec:\n"                                         \
+  "  matches:\n%s"                                                                                 \
+  "---\napiVersion: access.smi-spec.io/v1alpha3\n"                                                 \
+  "kind: TrafficTarget\nmetadata: {name: a-to-b}\nspec:\n"                                         \
+  "  destination: {kind: ServiceAccount, name: app-b}\n"                                           \
+  "  rules:\n  - {kind: HTTPRouteGroup, name: specs}\n"                                            \
+  "  sources:\n  - {kind: ServiceAccount, name: app-a}\n"
 
 static void dump(hmesh *h, const char *key) {
   char *p = mp_asprintf("%s/state/sidecars/%s/proxy.conf", h->dir, key);
@@ -382,19 +391,12 @@ static void smi_split_tcp_and_errors(void **unused) {
   EQ(app_received(c.app, "/ab"), 10);
   /* TCPRoute: every request on the destination's port (8080, the containerPort). */
   OK_OP(h, "access-control", "default", false, NULL);
-  const char *const tcp =
-      "apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\nmetadata: {name: t}\n"
-      "spec:\n  matches:\n    ports: [%d]\n---\n"
-      "apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\n"
-      "metadata: {name: tcp}\nspec:\n  destination: {kind: ServiceAccount, name: app-b}\n"
-      "  rules:\n  - {kind: TCPRoute, name: t}\n"
-      "  sources:\n  - {kind: ServiceAccount, name: app-c}\n";
-  char *y = mp_asprintf(tcp, 8080);
+  char *y = mp_asprintf(TCP_ROUTE_TT, 8080);
   OK_OP(h, "custom", "default", false, y);
   mp_free(y);
   EQ(http_status(c.outbound, "POST", "app-b", "/anything", NULL), 200);
   EQ(http_status(a.outbound, "GET", "app-b", "/anything", NULL), 403);
-  y = mp_asprintf(tcp, 9090);
+  y = mp_asprintf(TCP_ROUTE_TT, 9090);
   OK_OP(h, "custom", "default", false, y);
   mp_free(y);
   EQ(http_status(c.outbound, "POST", "app-b", "/anything", NULL), 403);

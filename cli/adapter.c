@@ -123,15 +123,21 @@ int mctl_adapter_apply(mctl_ctx *c, int argc, char **argv) {
       {"delete", 0, MP_FLAG_BOOL, &del, NULL, "undo the operation (uninstall, remove)", NULL},
       {"namespace", 'n', MP_FLAG_STRING, &ns, NULL, "Kubernetes namespace", "NS"},
       {"version", 0, MP_FLAG_STRING, &version, NULL, "mesh version to install", "VERSION"},
-      {"watch", 'w', MP_FLAG_BOOL, &watch, NULL, "follow the operation's events", NULL},
-      {"watch-for", 0, MP_FLAG_DURATION, &watch_for, NULL, "how long --watch follows", "DUR"},
+      {"watch", 'w', MP_FLAG_BOOL, &watch, NULL, "follow the operation's events to its end", NULL},
+      {"watch-for", 0, MP_FLAG_DURATION, &watch_for, NULL,
+       "how long --watch waits for the end at most", "DUR"},
   };
   int nargs, rc;
   if (!mctl_parse(
-          c, "ADAPTER OPERATION [-f FILE] [--delete] [--namespace NS]",
+          c, "ADAPTER OPERATION [-f FILE] [--delete] [--namespace NS] [--watch]",
           "Asks ADAPTER (mesh name, id or address) to run OPERATION ('meshctl adapter ops\n"
           "ADAPTER' lists them). The adapter works in the background and reports through\n"
-          "events: --watch follows them here, or run 'meshctl events watch --operation ID'.",
+          "events: --watch follows them here, or run 'meshctl events watch --operation ID'.\n\n"
+          "With --watch, meshctl stops at the operation's terminal event (adapters built on\n"
+          "the meshplane SDK end every operation with one, component \"operation\"): it\n"
+          "prints it and exits 0 when the operation succeeded (INFO), 1 when it failed\n"
+          "(ERROR). An adapter that marks no end of its operations is followed until\n"
+          "--watch-for runs out; meshctl then says so and exits 0.",
           flags, MP_ARRAY_LEN(flags), false, argc, argv, &nargs, &rc))
     return rc;
   if (nargs != 2) return mctl_fail(c, MCTL_EXIT_USAGE, "give ADAPTER and OPERATION");
@@ -158,20 +164,23 @@ int mctl_adapter_apply(mctl_ctx *c, int argc, char **argv) {
   if (*op->error) rc = mctl_fail(c, MCTL_EXIT_FAILURE, "the adapter says: %s", op->error);
   if (watch && rc == 0) {
     /* The operation's events from the start: a replay filtered by operation on the server
-     * (since_id 1: the API has no "from the very first event"), then live ones. Watching
-     * before applying would race with the server subscribing the watch. */
+     * (since_id -1: from the first stored event), then live ones, up to its terminal event.
+     * Watching before applying would race with the server subscribing the watch. */
     Meshplane__V1__WatchEventsRequest wreq = MESHPLANE__V1__WATCH_EVENTS_REQUEST__INIT;
-    wreq.since_id = 1;
+    wreq.since_id = -1;
     wreq.operation_id = op->id;
     mp_rpc_stream *ws = NULL;
     rc = mctl_stream(c, "WatchEvents", &wreq.base, watch_for / MP_NS_PER_MS, &ws, "watch events");
     if (rc == 0) {
-      mctl_events_opts eo = {.operation_id = op->id, .quiet_header = c->format != MCTL_TABLE};
-      rc = mctl_events_follow(c, ws, &eo);
+      mctl_events_opts eo = {
+          .operation_id = op->id, .quiet_header = c->format != MCTL_TABLE, .until_done = true};
+      mctl_events_end end;
+      rc = mctl_events_follow(c, ws, &eo, &end);
+      if (rc == 0) rc = mctl_events_operation_rc(c, op->id, &end, watch_for / MP_NS_PER_MS);
     }
     mp_rpc_stream_free(ws);
   } else if (rc == 0 && c->format == MCTL_TABLE) {
-    printf("follow it with: meshctl events watch --operation %s --since 1\n", op->id);
+    printf("follow it with: meshctl events watch --operation %s --until-done\n", op->id);
   }
   protobuf_c_message_free_unpacked(resp, NULL);
   return rc;

@@ -164,7 +164,8 @@ static bool probe(adapter *a) {
   return true;
 }
 
-/* Reads the adapter's event stream until it ends; each event goes to the events module. */
+/* Reads the adapter's event stream until it ends; each event goes to the events module,
+ * and an operation's terminal event also settles the operation's status. */
 static void stream_events(adapter *a) {
   Meshes__EventsRequest req = MESHES__EVENTS_REQUEST__INIT;
   mp_rpc_stream *s;
@@ -191,6 +192,9 @@ static void stream_events(adapter *a) {
     ev.component = in->component;
     ev.component_name = in->component_name;
     mp_events_record(a->reg->srv->events, mesh, &ev);
+    if (in->component && !strcmp(in->component, "operation"))
+      mp_operations_ended(a->reg->srv, in->operation_id,
+                          in->event_type == MESHES__EVENT_TYPE__ERROR, in->summary);
     protobuf_c_message_free_unpacked(m, NULL);
     pthread_mutex_lock(&a->reg->mu);
     a->last_seen_ms = mp_now_ms();

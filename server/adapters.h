@@ -31,5 +31,10 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
                          Meshplane__V1__Operation_Closure done, void *cd);
 void mp_operations_list(mp_server *s, const Meshplane__V1__ListOperationsRequest *in,
                         Meshplane__V1__ListOperationsResponse_Closure done, void *cd);
+/* An operation's terminal event arrived (component "operation": the one event that ends an
+ * operation of an adapter built on the SDK, see adapters/README.md): its row becomes "done",
+ * or "failed" with the event's summary as error. One statement; ids the server did not
+ * make, and operations already settled, are left alone. Strings borrowed. */
+void mp_operations_ended(mp_server *s, const char *id, bool failed, const char *summary);
 
 #endif

@@ -1,5 +1,11 @@
 /* Operations: ApplyOperation forwarded to an adapter with a server-made operation id,
- * recorded in the operations table; its events arrive through the adapter's stream. */
+ * recorded in the operations table; its events arrive through the adapter's stream, and
+ * its terminal event (adapters on the SDK send one) settles its status.
+ *
+ * Status: "pending" while the adapter is asked (the row exists before the adapter can
+ * emit anything, so a terminal event that outruns the ApplyOperation reply finds it), then
+ * "submitted" or "rejected" from the reply, then "done" or "failed" from the terminal
+ * event, whichever order the reply and the event arrive in. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,42 @@ static void store(mp_server *s, const char *id, const mp_adapter_ref *a,
   mp_dbargs_free(&args);
 }
 
+/* The adapter's reply to a pending operation: its status unless a terminal event already
+ * settled it; or, with status NULL (the adapter did not take it), no row at all. */
+static void replied(mp_server *s, const char *id, const char *status, const char *error) {
+  mp_dbargs args = {0};
+  mp_dbargs_text(&args, id);
+  mp_status st;
+  if (!status) {
+    PQclear(mp_db_exec(s->db, "DELETE FROM operations WHERE id = $1::uuid", &args, &st));
+  } else {
+    mp_dbargs_text(&args, status);
+    mp_dbargs_text(&args, error ? error : "");
+    PQclear(mp_db_exec(s->db,
+                       "UPDATE operations SET status = $2, error = $3, updated_at = now() "
+                       "WHERE id = $1::uuid AND status = 'pending'",
+                       &args, &st));
+  }
+  mp_dbargs_free(&args);
+}
+
+void mp_operations_ended(mp_server *s, const char *id, bool failed, const char *summary) {
+  if (!mp_uuid_valid(id)) return;
+  mp_dbargs args = {0};
+  mp_dbargs_text(&args, id);
+  mp_dbargs_text(&args, failed ? "failed" : "done");
+  mp_dbargs_text(&args, failed && summary ? summary : "");
+  mp_status st;
+  PQclear(mp_db_exec(s->db,
+                     "UPDATE operations SET status = $2, error = $3, updated_at = now() "
+                     "WHERE id = $1::uuid AND status IN ('pending', 'submitted')",
+                     &args, &st));
+  mp_dbargs_free(&args);
+  if (st != MP_OK)
+    mp_warn("cannot record the end of an operation", "operation_id=%s error=\"%s\"", id,
+            mp_error_last());
+}
+
 void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationRequest *in,
                          Meshplane__V1__Operation_Closure done, void *cd) {
   if (!in->adapter || !*in->adapter) {
@@ -50,6 +92,7 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
   }
   char id[MP_UUID_STRLEN];
   mp_uuid_new(id);
+  store(s, id, &a, in, "pending", "");
   Meshes__ApplyRuleRequest req = MESHES__APPLY_RULE_REQUEST__INIT;
   req.opname = in->op_name;
   req.namespace_ = in->namespace_ && *in->namespace_ ? in->namespace_ : "default";
@@ -65,6 +108,7 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
   mp_rpc_code code = mp_rpc_unary(a.ch, &meshes__mesh_service__descriptor, "ApplyOperation",
                                   &req.base, &resp, &o, &st);
   if (code != MP_RPC_OK) {
+    replied(s, id, NULL, NULL);
     mp_rpc_fail(cd, MP_RPC_UNAVAILABLE,
                 "the %s adapter at %s did not take the operation (%s): check that it is running "
                 "and reachable from the server; it is retried in the background",
@@ -73,7 +117,7 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
   }
   Meshes__ApplyRuleResponse *r = (Meshes__ApplyRuleResponse *)resp;
   bool rejected = r->error && *r->error;
-  store(s, id, &a, in, rejected ? "rejected" : "submitted", r->error);
+  replied(s, id, rejected ? "rejected" : "submitted", r->error);
   if (rejected) {
     mp_rpc_fail(cd, MP_RPC_INVALID_ARGUMENT, "the %s adapter refused %s: %s", a.mesh, in->op_name,
                 r->error);

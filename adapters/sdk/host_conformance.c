@@ -5,10 +5,11 @@
  * (GET /counters on each app, bypassing the mesh), so a test passes only when the
  * requests arrived where the spec says.
  *
- * Each test case ends with an event (INFO passed, WARN failed); the last event carries the
- * result object as JSON in its details, in the shape Meshery shows (mesh_name,
- * mesh_version, cases_passed, passing_percentage, more_details[] with smi_specification,
- * smi_version, assertions, result, reason, capability, status, time). Everything the suite
+ * Each test case ends with an event (INFO passed, WARN failed); the last event before the
+ * terminal one (or, when cases failed, the terminal ERROR) carries the result object as
+ * JSON in its details, in the shape Meshery shows (mesh_name, mesh_version, cases_passed,
+ * passing_percentage, more_details[] with smi_specification, smi_version, assertions,
+ * result, reason, capability, status, time). Everything the suite
  * created is removed and the mesh settings restored, whatever the outcome. */
 #include <stdio.h>
 #include <string.h>

@@ -11,6 +11,11 @@
 /* Longest details text kept in an event; longer text is cut with a note. */
 #define MP__EVENT_DETAILS_MAX (32 * 1024)
 
+/* Events' component: every event an adapter publishes is "adapter", except the one that
+ * ends an operation (see mp_adapter_emit_event in adapter.h). */
+#define MP__COMPONENT_ADAPTER "adapter"
+#define MP__COMPONENT_OPERATION MP_ADAPTER_COMPONENT_OPERATION
+
 /* ---- event ring (ring.c) -------------------------------------------------------------- */
 
 /* The last cap events, numbered from 1. A subscriber holds a cursor (the seq of the
@@ -68,8 +73,12 @@ struct mp_adapter_ctx {
     bool set;
     char *code, *summary, *details, *cause, *remedy;
   } problem;
-  unsigned n_events;
-  bool error_emitted;
+  int64_t started_ns; /* monotonic, when a worker took the operation */
+  /* The handler's own ERROR events (component "adapter"): how many, and the first one's
+   * summary and error code, which the terminal event points at. */
+  unsigned n_errors;
+  char *first_error, *first_error_code;
+  bool error_emitted; /* n_errors > 0, for ready-made handlers */
   mp_adapter_ctx *next;
 };
 

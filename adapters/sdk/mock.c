@@ -145,6 +145,8 @@ void mp_adapter_mock_free(mp_adapter_mock *m) {
   mp_free(m);
 }
 
+void mp_adapter_mock_stop(mp_adapter_mock *m) { mp__runtime_stop(m->rt); }
+
 char *mp_adapter_mock_apply(mp_adapter_mock *m, const mp_adapter_request *req,
                             char **operation_id) {
   return mp__runtime_submit(m->rt, req, NULL, operation_id);

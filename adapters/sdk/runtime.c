@@ -70,6 +70,8 @@ static void ctx_free(mp_adapter_ctx *c) {
   mp_free(c->problem.details);
   mp_free(c->problem.cause);
   mp_free(c->problem.remedy);
+  mp_free(c->first_error);
+  mp_free(c->first_error_code);
   mp_free(c);
 }
 
@@ -193,9 +195,10 @@ bool mp_adapter_cancelled(const mp_adapter_ctx *ctx) {
   return ctx->deadline_ns && mp_mono_ns() >= ctx->deadline_ns;
 }
 
-void mp_adapter_emit_event(mp_adapter_ctx *ctx, mp_adapter_event_type type, const char *summary,
-                           const char *details, const char *probable_cause,
-                           const char *suggested_remediation, const char *error_code) {
+/* Publishes one event of ctx's operation with the given component. */
+static void emit(mp_adapter_ctx *ctx, const char *component, mp_adapter_event_type type,
+                 const char *summary, const char *details, const char *probable_cause,
+                 const char *suggested_remediation, const char *error_code) {
   char *cut = NULL;
   if (details && strlen(details) > MP__EVENT_DETAILS_MAX) {
     cut = mp_asprintf("%.*s\n[... %zu more bytes cut]", MP__EVENT_DETAILS_MAX, details,
@@ -210,18 +213,29 @@ void mp_adapter_emit_event(mp_adapter_ctx *ctx, mp_adapter_event_type type, cons
       .probable_cause = (char *)probable_cause,
       .suggested_remediation = (char *)suggested_remediation,
       .error_code = (char *)error_code,
-      .component = "adapter",
+      .component = (char *)component,
       .component_name = (char *)ctx->rt->ad->name,
   };
   uint64_t seq = mp__ring_push(&ctx->rt->ring, &ev);
   mp_free(cut);
-  ctx->n_events++;
-  if (type == MP_EVENT_ERROR) ctx->error_emitted = true;
   mp_log_level lvl = type == MP_EVENT_ERROR  ? MP_LOG_ERROR
                      : type == MP_EVENT_WARN ? MP_LOG_WARN
                                              : MP_LOG_INFO;
-  MP_LOG(lvl, "event", "op=%s operation_id=%s seq=%llu summary=\"%s\" error_code=%s", ctx->s_op,
-         ctx->s_id, (unsigned long long)seq, summary ? summary : "", error_code ? error_code : "");
+  MP_LOG(lvl, "event", "op=%s operation_id=%s seq=%llu component=%s summary=\"%s\" error_code=%s",
+         ctx->s_op, ctx->s_id, (unsigned long long)seq, component, summary ? summary : "",
+         error_code ? error_code : "");
+}
+
+void mp_adapter_emit_event(mp_adapter_ctx *ctx, mp_adapter_event_type type, const char *summary,
+                           const char *details, const char *probable_cause,
+                           const char *suggested_remediation, const char *error_code) {
+  if (type == MP_EVENT_ERROR && ctx->n_errors++ == 0) {
+    ctx->error_emitted = true;
+    ctx->first_error = mp_strdup(summary ? summary : "");
+    ctx->first_error_code = mp_strdup(error_code ? error_code : "");
+  }
+  emit(ctx, MP__COMPONENT_ADAPTER, type, summary, details, probable_cause, suggested_remediation,
+       error_code);
 }
 
 void mp_adapter_stream_emit(mp_adapter_stream *s, mp_adapter_event_type type, const char *summary,
@@ -235,7 +249,7 @@ void mp_adapter_stream_emit(mp_adapter_stream *s, mp_adapter_event_type type, co
       .probable_cause = (char *)probable_cause,
       .suggested_remediation = (char *)suggested_remediation,
       .error_code = (char *)error_code,
-      .component = "adapter",
+      .component = MP__COMPONENT_ADAPTER,
       .component_name = (char *)s->rt->ad->name,
   };
   uint64_t seq = mp__ring_push(&s->rt->ring, &ev);
@@ -305,28 +319,68 @@ static const char *default_code(mp_status st) {
   }
 }
 
-static void run_op(mp_adapter_ctx *c) {
-  mp__runtime *rt = c->rt;
-  if (rt->op_timeout_ms > 0) c->deadline_ns = mp_mono_ns() + rt->op_timeout_ms * MP_NS_PER_MS;
-  mp_info("operation started", "op=%s operation_id=%s ns=%s delete=%d", c->s_op, c->s_id, c->s_ns,
-          (int)c->req.delete_op);
-  mp_error_set(MP_OK, "%s", "");
-  mp_status st = c->op->handler(c);
-  if (c->pbegun == 1 && rt->platform->end) rt->platform->end(c, c->pstate);
-  if (st != MP_OK && !c->error_emitted) {
+/* Publishes the operation's terminal event, its last and the only one with component
+ * "operation" (the contract is in adapter.h, at mp_adapter_handler). */
+static void emit_terminal(mp_adapter_ctx *c, mp_status st) {
+  const char *desc = c->op->description;
+  double secs = (double)(mp_mono_ns() - c->started_ns) / (double)MP_NS_PER_S;
+  if (st == MP_OK) {
+    char *summary = mp_asprintf("%s: %s", desc, c->req.delete_op ? "removed" : "done");
+    char *details = mp_asprintf("finished in %.2fs", secs);
+    emit(c, MP__COMPONENT_OPERATION, MP_EVENT_INFO, summary, details, NULL, NULL, NULL);
+    mp_free(summary);
+    mp_free(details);
+    return;
+  }
+  if (!c->n_errors) {
     char *summary = c->problem.summary ? mp_strdup(c->problem.summary)
-                                       : mp_asprintf("%s: %s failed", c->op->description,
+                                       : mp_asprintf("%s: %s failed", desc,
                                                      c->req.delete_op ? "removal" : "operation");
     const char *details = c->problem.set ? c->problem.details : mp_error_last();
-    mp_adapter_emit_event(c, MP_EVENT_ERROR, summary, details, c->problem.cause, c->problem.remedy,
-                          c->problem.code ? c->problem.code : default_code(st));
+    emit(c, MP__COMPONENT_OPERATION, MP_EVENT_ERROR, summary, details, c->problem.cause,
+         c->problem.remedy, c->problem.code ? c->problem.code : default_code(st));
     mp_free(summary);
-  } else if (st == MP_OK && c->n_events == 0) {
-    char *summary =
-        mp_asprintf("%s: %s", c->op->description, c->req.delete_op ? "removed" : "done");
-    mp_adapter_emit_event(c, MP_EVENT_INFO, summary, NULL, NULL, NULL, NULL);
-    mp_free(summary);
+    return;
   }
+  /* The handler said why in ERROR events of its own: point at them. */
+  mp_buf d = {0};
+  mp_buf_printf(
+      &d, "failed after %.2fs; the %u ERROR event%s before this one say%s why (the first: %s)",
+      secs, c->n_errors, c->n_errors == 1 ? "" : "s", c->n_errors == 1 ? "s" : "", c->first_error);
+  if (c->problem.summary && strcmp(c->problem.summary, c->first_error))
+    mp_buf_printf(&d, "; recorded problem: %s", c->problem.summary);
+  /* The ERRORs before may be findings: a cancelled or timed-out operation says so. */
+  bool stopped = st == MP_ERR_CANCELLED || st == MP_ERR_TIMEOUT;
+  const char *code = c->problem.code                    ? c->problem.code
+                     : !stopped && *c->first_error_code ? c->first_error_code
+                                                        : default_code(st);
+  char *summary = mp_asprintf("%s: failed", desc);
+  emit(c, MP__COMPONENT_OPERATION, MP_EVENT_ERROR, summary, d.data, c->problem.cause,
+       c->problem.remedy, code);
+  mp_free(summary);
+  mp_buf_free(&d);
+}
+
+/* Runs the operation a worker took (or, when the drain cancelled it while it waited, only
+ * reports that) and publishes its terminal event. */
+static void run_op(mp_adapter_ctx *c) {
+  mp__runtime *rt = c->rt;
+  c->started_ns = mp_mono_ns();
+  mp_status st;
+  if (atomic_load(&c->cancelled)) {
+    st = mp_adapter_problem(c, MP_ERR_CANCELLED, MP_ADAPTER_ERR_CANCELLED,
+                            "operation cancelled before it started: the adapter is shutting down",
+                            NULL, "The adapter received SIGTERM or SIGINT.",
+                            "Send the operation again once the adapter is back.");
+  } else {
+    if (rt->op_timeout_ms > 0) c->deadline_ns = c->started_ns + rt->op_timeout_ms * MP_NS_PER_MS;
+    mp_info("operation started", "op=%s operation_id=%s ns=%s delete=%d", c->s_op, c->s_id, c->s_ns,
+            (int)c->req.delete_op);
+    mp_error_set(MP_OK, "%s", "");
+    st = c->op->handler(c);
+    if (c->pbegun == 1 && rt->platform->end) rt->platform->end(c, c->pstate);
+  }
+  emit_terminal(c, st);
   mp_info("operation finished", "op=%s operation_id=%s status=\"%s\"", c->s_op, c->s_id,
           mp_status_str(st));
 }
@@ -354,17 +408,7 @@ static void *worker(void *arg) {
     rt->running = c;
     c->running = true;
     pthread_mutex_unlock(&rt->mu);
-    if (atomic_load(&c->cancelled))
-      mp_adapter_problem(c, MP_ERR_CANCELLED, MP_ADAPTER_ERR_CANCELLED,
-                         "operation cancelled before it started: the adapter is shutting down",
-                         NULL, "The adapter received SIGTERM or SIGINT.",
-                         "Send the operation again once the adapter is back.");
-    if (c->problem.set) {
-      mp_adapter_emit_event(c, MP_EVENT_ERROR, c->problem.summary, NULL, c->problem.cause,
-                            c->problem.remedy, c->problem.code);
-    } else {
-      run_op(c);
-    }
+    run_op(c);
     pthread_mutex_lock(&rt->mu);
     unlink_running(rt, c);
     pthread_cond_broadcast(&rt->done_cv);

@@ -291,7 +291,7 @@ int mp_adapter_main(const mp_adapter *ad, int argc, char **argv) {
   int sig = 0;
   sigwait(&sigs, &sig);
   mp_info("draining", "signal=%d", sig);
-  /* Operations first (their last events reach the streams), then the server: streams
+  /* Operations first (their terminal events reach the streams), then the server: streams
    * flush what is left and end. */
   mp__runtime_stop(svc.rt);
   mp_rpc_server_free(srv);

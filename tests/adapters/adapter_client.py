@@ -7,7 +7,8 @@ operations stream their events to every subscriber.
 
 The adapter runs with fake_tool.sh as its kubectl (a recorder, not a cluster): operations
 that only need kubectl succeed, and those needing helm or a mesh CLI end with the "tool
-missing" ERROR event. Exits non-zero on the first failed check."""
+missing" ERROR event. Every operation ends with exactly one terminal event (component
+"operation"), its last. Exits non-zero on the first failed check."""
 import argparse
 import os
 import shutil
@@ -103,11 +104,32 @@ class Subscriber:
             return [e for e in self.events if e.operation_id == op_id]
 
 
-def final_event(sub, op_id, timeout=20):
-    """The last event of an operation: ERROR, or the INFO that ends it."""
-    hits = sub.wait_for(lambda e: e.operation_id == op_id and (
-        e.event_type == 2 or e.summary.startswith(("custom YAML", "Example mesh"))), timeout)
+def terminal(sub, op_id, timeout=20):
+    """The event that ends an operation: the one with component "operation"."""
+    hits = sub.wait_for(lambda e: e.operation_id == op_id and e.component == "operation",
+                        timeout)
     return hits[-1] if hits else None
+
+
+def check_terminals(sub):
+    """Every operation this subscriber saw has exactly one terminal event, its last, and
+    every other event of it has component "adapter". Returns how many operations."""
+    with sub.cv:
+        events = list(sub.events)
+    ops = {}
+    for e in events:
+        if e.operation_id:
+            ops.setdefault(e.operation_id, []).append(e)
+    bad = []
+    for op_id, evs in ops.items():
+        ends = [i for i, e in enumerate(evs) if e.component == "operation"]
+        others = {e.component for e in evs if e.component != "operation"}
+        if ends != [len(evs) - 1] or others - {"adapter"}:
+            bad.append("%s: terminal events at %s of %d, other components %s" %
+                       (op_id, ends, len(evs), sorted(others)))
+    check(not bad, "%s subscriber: each of %d operations ends with one terminal event%s" %
+          (sub.name, len(ops), "" if not bad else ": " + "; ".join(bad[:3])))
+    return len(ops)
 
 
 def fake_runs(log):
@@ -183,10 +205,12 @@ def main():
 
     # Operations.
     want = a.ops.split(",")
+    desc = {}
     for name, call in (("MeshService", mesh.SupportedOperations),
                        ("AdapterService", ad["SupportedOperations"])):
         r = call(pb.SupportedOperationsRequest(), timeout=10)
         keys = [o.key for o in r.ops]
+        desc = {o.key: o.value for o in r.ops}
         check(keys == want, "%s SupportedOperations lists %d operations in order" %
               (name, len(want)) + ("" if keys == want else ": got %s" % keys))
         check(all(o.value and 0 <= o.category <= 4 for o in r.ops),
@@ -241,12 +265,19 @@ def main():
                             timeout=10)
     check(r.error == "" and r.operation_id == oid, "ApplyOperation keeps operation_id %s" % oid)
     for s in subs:
-        ev = final_event(s, oid)
-        check(ev is not None and ev.event_type == 0 and
+        end = terminal(s, oid)
+        evs = s.of(oid)
+        ev = evs[0] if evs else None
+        check(len(evs) == 2 and ev.event_type == 0 and
               ev.summary == "custom YAML applied: 1 object in namespace shop" and
               ev.details == "ConfigMap interop" and ev.component == "adapter" and
               ev.component_name == a.mesh,
               "%s subscriber: custom operation's INFO event (%s)" % (s.name, ev))
+        check(end is not None and evs[-1] == end and end.event_type == 0 and
+              end.summary == desc["custom"] + ": done" and
+              end.details.startswith("finished in ") and end.details.endswith("s") and
+              end.component_name == a.mesh and end.error_code == "",
+              "%s subscriber: custom operation's terminal INFO event (%s)" % (s.name, end))
     runs = fake_runs(a.fake_log)
     applies = [x for x in runs if "apply" in x["argv"]]
     check(len(applies) == 1 and applies[0]["argv"][2:] == ["apply", "-f", "-", "-n", "shop"]
@@ -276,11 +307,13 @@ def main():
     for s in subs:
         ok = True
         for n, i in enumerate(ids):
-            ev = final_event(s, i)
-            ok = ok and ev is not None and ev.summary.endswith("namespace ns-%d" % n)
-            ok = ok and len([e for e in s.of(i) if e.event_type != 1]) == 1
-        check(ok, "%s subscriber: 6 concurrent operations, one event each, none mixed up" %
-              s.name)
+            end = terminal(s, i)
+            evs = [e for e in s.of(i) if e.event_type != 1]
+            ok = ok and end is not None and end.summary == desc["custom"] + ": done"
+            ok = ok and len(evs) == 2 and evs[-1] == end
+            ok = ok and evs[0].summary.endswith("namespace ns-%d" % n)
+        check(ok, "%s subscriber: 6 concurrent operations, one event and the terminal one "
+              "each, none mixed up" % s.name)
 
     # An operation that needs a tool the adapter lacks ends with a precise ERROR event.
     if a.missing_op:
@@ -289,9 +322,10 @@ def main():
         check(r.error == "" and len(r.operation_id) == 36, "operation id assigned: %s" %
               r.operation_id)
         for s in subs:
-            ev = final_event(s, r.operation_id)
+            ev = terminal(s, r.operation_id)
             check(ev is not None and ev.event_type == 2 and ev.error_code == "MPA1001" and
-                  ev.probable_cause and "PATH" in ev.suggested_remediation,
+                  ev.probable_cause and "PATH" in ev.suggested_remediation and
+                  s.of(r.operation_id) == [ev],
                   "%s subscriber: %s ends with 'tool missing' ERROR: %s / %s" %
                   (s.name, a.missing_op, ev.summary if ev else None,
                    ev.suggested_remediation if ev else None))
@@ -299,13 +333,14 @@ def main():
         r = mesh.ApplyOperation(pb.ApplyRuleRequest(opName=a.ok_op, kube_configs=[KUBECONFIG]),
                                 timeout=10)
         for s in subs:
-            # Its last event, once events for it stopped coming.
-            s.wait_for(lambda e: e.operation_id == r.operation_id)
-            time.sleep(0.5)
+            ev = terminal(s, r.operation_id)
             evs = s.of(r.operation_id)
-            ev = evs[-1] if evs else None
-            check(ev is not None and all(e.event_type == 0 for e in evs),
-                  "%s subscriber: %s succeeded: %s" % (s.name, a.ok_op, ev.summary if ev else None))
+            check(ev is not None and evs[-1] == ev and len(evs) >= 2 and
+                  all(e.event_type == 0 for e in evs) and
+                  ev.summary == desc[a.ok_op] + ": done",
+                  "%s subscriber: %s succeeded: %s, then %s" %
+                  (s.name, a.ok_op, evs[-2].summary if len(evs) > 1 else None,
+                   ev.summary if ev else None))
 
     # Analyze: the configuration analyzer runs on custom YAML, one event per finding.
     analyze_op = next((k for k in a.ops.split(",") if k in ("analyze", "istio-vet")), None)
@@ -317,12 +352,16 @@ def main():
         r = mesh.ApplyOperation(pb.ApplyRuleRequest(opName=analyze_op, custom_body=bad),
                                 timeout=10)
         for s in subs:
-            done = s.wait_for(lambda e: e.operation_id == r.operation_id and
-                              e.summary.startswith("configuration analyzed"))
-            codes = {e.error_code for e in s.of(r.operation_id)}
-            check(bool(done) and "MP1002" in codes and "MP1001" in codes,
-                  "%s subscriber: %s reports :latest and missing limits (%s)" %
-                  (s.name, analyze_op, sorted(codes)))
+            end = terminal(s, r.operation_id)
+            evs = s.of(r.operation_id)
+            codes = {e.error_code for e in evs}
+            check(end is not None and end.event_type == 0 and len(evs) >= 2 and
+                  end.summary == desc[analyze_op] + ": done" and
+                  any(e.summary.startswith("configuration analyzed") for e in evs) and
+                  evs[-2].summary.startswith("Analysis of ") and
+                  "MP1002" in codes and "MP1001" in codes,
+                  "%s subscriber: %s reports :latest and missing limits (%s), then %s" %
+                  (s.name, analyze_op, sorted(codes), end.summary if end else None))
 
     # Provision: declarations applied as an operation whose events stream too.
     pr = ad["Provision"](pb.ProvisionRequest(declarations=[MANIFEST], kube_configs=[KUBECONFIG]),
@@ -331,23 +370,30 @@ def main():
     check(pr.message.startswith("provisioning 1 declaration as operation "),
           "Provision: %s" % pr.message)
     for s in subs:
-        ev = final_event(s, pid)
-        check(ev is not None and ev.event_type == 0, "%s subscriber: provision's event (%s)" %
-              (s.name, ev.summary if ev else None))
+        ev = terminal(s, pid)
+        evs = s.of(pid)
+        check(ev is not None and ev.event_type == 0 and len(evs) == 2 and
+              evs[0].summary.startswith("custom YAML applied") and
+              ev.summary == "Provision declarations: done",
+              "%s subscriber: provision's events (%s)" %
+              (s.name, [e.summary for e in evs]))
     pr = mesh.Provision(pb.ProvisionRequest(), timeout=10)
     check(pr.message.startswith("error: no declarations"), "empty Provision refused")
 
     if a.drain_pid:
         drain(a, mesh, pb, subs)
     for s in subs:
+        n = check_terminals(s)
+        check(n >= 10, "%s subscriber: %d operations checked for their terminal event" %
+              (s.name, n))
         s.call.cancel()
     ch.close()
 
 
 def drain(a, mesh, pb, subs):
     """SIGTERM while an operation runs (the recorder sleeps in "kubectl apply -n drain-slow"):
-    the operation is cancelled, its ERROR event still reaches both subscribers, then their
-    streams end with UNAVAILABLE."""
+    the operation is cancelled, its terminal ERROR event still reaches both subscribers,
+    then their streams end with UNAVAILABLE."""
     oid = str(uuid.uuid4())
     mesh.ApplyOperation(pb.ApplyRuleRequest(opName="custom", namespace="drain-slow",
                                             custom_body=MANIFEST, operation_id=oid,
@@ -359,8 +405,9 @@ def drain(a, mesh, pb, subs):
     t0 = time.monotonic()
     os.kill(a.drain_pid, signal.SIGTERM)
     for s in subs:
-        ev = final_event(s, oid, 30)
-        check(ev is not None and ev.event_type == 2 and ev.error_code == "MPA1010",
+        ev = terminal(s, oid, 30)
+        check(ev is not None and ev.event_type == 2 and ev.error_code == "MPA1010" and
+              s.of(oid)[-1] == ev,
               "%s subscriber: the running operation's ERROR event after SIGTERM (%s)" %
               (s.name, ev.summary if ev else None))
         s.thread.join(30)

@@ -24,11 +24,19 @@ void optrace_run(optrace *t, const mp_adapter *a, const char *op, const char *ns
   assert_true(mp_adapter_mock_wait(m, id, 10000));
   mp_adapter_event ev = {0};
   while (mp_adapter_sub_next(s, 20, &ev)) {
-    mp_adapter_event_clear(&t->last);
-    t->last = ev;
+    assert_string_equal(ev.operation_id, id);
+    if (t->end.summary) fail_msg("%s: event \"%s\" after the terminal event", op, ev.summary);
+    mp_adapter_event *into = &t->last;
+    if (!strcmp(ev.component, MP_ADAPTER_COMPONENT_OPERATION))
+      into = &t->end;
+    else
+      assert_string_equal(ev.component, "adapter");
+    mp_adapter_event_clear(into);
+    *into = ev;
     memset(&ev, 0, sizeof ev);
     t->nevents++;
   }
+  if (!t->end.summary) fail_msg("%s: no terminal event among %zu events", op, t->nevents);
   for (size_t i = 0; i < mp_adapter_mock_ncalls(m) && i < 32; i++) {
     const char *y = NULL;
     t->calls[i] = mp_strdup(mp_adapter_mock_call(m, i, &y));
@@ -46,6 +54,7 @@ void optrace_free(optrace *t) {
     mp_free(t->yaml[i]);
   }
   mp_adapter_event_clear(&t->last);
+  mp_adapter_event_clear(&t->end);
   memset(t, 0, sizeof *t);
 }
 

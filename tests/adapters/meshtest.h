@@ -10,12 +10,14 @@ typedef struct optrace {
   char *calls[32]; /* recorder lines: "apply ns=shop del=0", "helm ...", "tool ..." */
   char *yaml[32];  /* the manifest of each apply call, or NULL */
   size_t ncalls;
-  mp_adapter_event last; /* the operation's last event */
-  size_t nevents;
+  mp_adapter_event last; /* the handler's last event (component "adapter"), or zeroed */
+  mp_adapter_event end;  /* the terminal event (component "operation"), the operation's last */
+  size_t nevents;        /* all of them, the terminal one included */
 } optrace;
 
 /* Runs op in namespace ns (delete_op when del) with the tools in missing (NULL-terminated,
- * may be NULL) absent. */
+ * may be NULL) absent. Fails the test unless the operation ended with exactly one terminal
+ * event, its last. */
 void optrace_run(optrace *t, const mp_adapter *a, const char *op, const char *ns, bool del,
                  const char *const *missing);
 void optrace_free(optrace *t);

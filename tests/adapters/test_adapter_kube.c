@@ -152,8 +152,11 @@ static bool tmp_has_kubeconfigs(void) {
   return found;
 }
 
-/* Runs an operation on the kubernetes platform; returns its last event (clear it). */
-static mp_adapter_event run_op(const mp_adapter_request *req, int64_t op_timeout_ms) {
+/* Runs an operation on the kubernetes platform; returns its terminal event, its last and
+ * only one with component "operation" (clear it). *said (may be NULL) receives the last
+ * event of the handler's own (component "adapter"; zeroed when there was none). */
+static mp_adapter_event run_op(const mp_adapter_request *req, int64_t op_timeout_ms,
+                               mp_adapter_event *said) {
   mp_adapter_mock_opts o = {.platform = &mp_adapter_platform_kubernetes,
                             .op_timeout_ms = op_timeout_ms};
   mp_adapter_mock *m = mp_adapter_mock_new(&kube_adapter, &o);
@@ -162,17 +165,29 @@ static mp_adapter_event run_op(const mp_adapter_request *req, int64_t op_timeout
   char *err = mp_adapter_mock_apply(m, req, &id);
   assert_null(err);
   assert_true(mp_adapter_mock_wait(m, id, 20000));
-  mp_adapter_event last = {0}, ev = {0};
+  mp_adapter_event end = {0}, own = {0}, ev = {0};
   while (mp_adapter_sub_next(s, 50, &ev)) {
-    mp_adapter_event_clear(&last);
-    last = ev;
+    assert_string_equal(ev.operation_id, id);
+    if (end.summary) fail_msg("event \"%s\" after the terminal event", ev.summary);
+    mp_adapter_event *into = &own;
+    if (!strcmp(ev.component, MP_ADAPTER_COMPONENT_OPERATION))
+      into = &end;
+    else
+      assert_string_equal(ev.component, "adapter");
+    mp_adapter_event_clear(into);
+    *into = ev;
     memset(&ev, 0, sizeof ev);
   }
+  if (!end.summary) fail_msg("no terminal event");
+  if (said)
+    *said = own;
+  else
+    mp_adapter_event_clear(&own);
   free(id);
   mp_adapter_sub_free(s);
   mp_adapter_mock_free(m);
   assert_false(tmp_has_kubeconfigs()); /* removed once the operation ended */
-  return last;
+  return end;
 }
 
 /* ---- tests ------------------------------------------------------------------------------------
@@ -207,9 +222,13 @@ static void test_apply_argv(void **state) {
   mp_adapter_request req = {sizeof req,         .op = "custom",
                             .ns = "demo",       .custom_body = manifest,
                             .kube_configs = kc, .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event said;
+  mp_adapter_event last = run_op(&req, 0, &said);
+  assert_int_equal(said.type, MP_EVENT_INFO);
+  assert_string_equal(said.summary, "custom YAML applied: 1 object in namespace demo");
   assert_int_equal(last.type, MP_EVENT_INFO);
-  assert_string_equal(last.summary, "custom YAML applied: 1 object in namespace demo");
+  assert_string_equal(last.summary, "Custom YAML: done");
+  mp_adapter_event_clear(&said);
   mp_adapter_event_clear(&last);
   runs r;
   runs_load(&r);
@@ -234,8 +253,12 @@ static void test_delete_argv_two_clusters(void **state) {
   const char *kc[] = {kubeconfig, kubeconfig};
   mp_adapter_request req = {sizeof req,        .op = "custom",     .custom_body = manifest,
                             .delete_op = true, .kube_configs = kc, .n_kube_configs = 2};
-  mp_adapter_event last = run_op(&req, 0);
-  assert_string_equal(last.summary, "custom YAML deleted: 1 object in namespace default");
+  mp_adapter_event said;
+  mp_adapter_event last = run_op(&req, 0, &said);
+  assert_string_equal(said.summary, "custom YAML deleted: 1 object in namespace default");
+  assert_int_equal(last.type, MP_EVENT_INFO);
+  assert_string_equal(last.summary, "Custom YAML: removed");
+  mp_adapter_event_clear(&said);
   mp_adapter_event_clear(&last);
   runs r;
   runs_load(&r);
@@ -256,11 +279,14 @@ static void test_helm_argv(void **state) {
   reset();
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "helm", .kube_configs = kc, .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   assert_int_equal(last.type, MP_EVENT_INFO);
+  assert_string_equal(last.summary, "Helm: done");
   mp_adapter_event_clear(&last);
   req.delete_op = true;
-  last = run_op(&req, 0);
+  last = run_op(&req, 0, NULL);
+  assert_int_equal(last.type, MP_EVENT_INFO);
+  assert_string_equal(last.summary, "Helm: removed");
   mp_adapter_event_clear(&last);
   runs r;
   runs_load(&r);
@@ -279,8 +305,9 @@ static void test_tool_output_applied(void **state) {
   setenv("MP_FAKE_STDOUT", manifest, 1);
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "pipe", .kube_configs = kc, .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   assert_int_equal(last.type, MP_EVENT_INFO);
+  assert_string_equal(last.summary, "Pipe: done");
   mp_adapter_event_clear(&last);
   runs r;
   runs_load(&r);
@@ -300,7 +327,7 @@ static void test_no_shell(void **state) {
   setenv("MESHPLANE_ADAPTER_TOKEN", "secret-token", 1);
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "run", .kube_configs = kc, .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   mp_adapter_event_clear(&last);
   runs r;
   runs_load(&r);
@@ -323,7 +350,7 @@ static void test_kubectl_missing(void **state) {
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "custom", .custom_body = manifest, .kube_configs = kc,
                             .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   assert_int_equal(last.type, MP_EVENT_ERROR);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_TOOL_MISSING);
   assert_string_equal(last.summary, "kubectl is not installed where the adapter runs");
@@ -342,7 +369,7 @@ static void test_helm_missing(void **state) {
   setenv("PATH", path, 1);
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "helm", .kube_configs = kc, .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_TOOL_MISSING);
   assert_string_equal(last.summary, "helm is not installed where the adapter runs");
   assert_non_null(strstr(last.suggested_remediation, "https://helm.sh/docs/intro/install/"));
@@ -360,7 +387,7 @@ static void test_cluster_unreachable_recorded(void **state) {
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "custom", .custom_body = manifest, .kube_configs = kc,
                             .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_CLUSTER);
   assert_string_equal(last.summary, "the Kubernetes cluster is not reachable");
   assert_non_null(strstr(last.details, "was refused"));
@@ -381,7 +408,7 @@ static void test_cluster_unreachable_real_kubectl(void **state) {
   const char *kc[] = {kubeconfig}; /* https://127.0.0.1:1: nothing listens there */
   mp_adapter_request req = {sizeof req, .op = "custom", .custom_body = manifest, .kube_configs = kc,
                             .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 60000);
+  mp_adapter_event last = run_op(&req, 60000, NULL);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_CLUSTER);
   assert_string_equal(last.summary, "the Kubernetes cluster is not reachable");
   assert_non_null(strstr(last.details, "127.0.0.1:1"));
@@ -395,7 +422,7 @@ static void test_bad_and_missing_kubeconfig(void **state) {
   const char *bad[] = {"clusters: [unclosed\n"};
   mp_adapter_request req = {sizeof req, .op = "custom", .custom_body = manifest,
                             .kube_configs = bad, .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
+  mp_adapter_event last = run_op(&req, 0, NULL);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_KUBECONFIG);
   assert_non_null(strstr(last.details, "kube_configs[0]"));
   mp_adapter_event_clear(&last);
@@ -406,7 +433,7 @@ static void test_bad_and_missing_kubeconfig(void **state) {
   unsetenv("KUBECONFIG");
   unsetenv("KUBERNETES_SERVICE_HOST");
   req.n_kube_configs = 0;
-  last = run_op(&req, 0);
+  last = run_op(&req, 0, NULL);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_KUBECONFIG);
   assert_string_equal(last.summary, "no Kubernetes cluster configured");
   assert_non_null(strstr(last.suggested_remediation, "KUBECONFIG="));
@@ -426,7 +453,7 @@ static void test_timeout_kills_the_tool(void **state) {
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "helm", .kube_configs = kc, .n_kube_configs = 1};
   int64_t t0 = mp_mono_ns();
-  mp_adapter_event last = run_op(&req, 300);
+  mp_adapter_event last = run_op(&req, 300, NULL);
   assert_true(mp_mono_ns() - t0 < 10 * MP_NS_PER_S);
   assert_string_equal(last.error_code, MP_ADAPTER_ERR_TIMEOUT);
   assert_non_null(strstr(last.summary, "timed out running helm"));
@@ -451,10 +478,14 @@ static void test_snapshot_for_analyze(void **state) {
   const char *kc[] = {kubeconfig};
   mp_adapter_request req = {sizeof req, .op = "analyze", .ns = "shop", .kube_configs = kc,
                             .n_kube_configs = 1};
-  mp_adapter_event last = run_op(&req, 0);
-  assert_int_equal(last.type, MP_EVENT_INFO);
-  assert_string_equal(last.summary,
+  mp_adapter_event said;
+  mp_adapter_event last = run_op(&req, 0, &said);
+  assert_int_equal(said.type, MP_EVENT_INFO);
+  assert_string_equal(said.summary,
                       "Analysis of the live configuration of namespace shop finished");
+  assert_int_equal(last.type, MP_EVENT_INFO);
+  assert_string_equal(last.summary, "Analyze: done");
+  mp_adapter_event_clear(&said);
   mp_adapter_event_clear(&last);
   mp_adapter_set_analyzer(NULL);
   runs r;

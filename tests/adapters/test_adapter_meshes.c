@@ -24,7 +24,7 @@ static const char *const no_helm_no_cli[] = {"helm", "istioctl", "linkerd", "kum
 static void run_yaml(optrace *t, ydocs *d, const mp_adapter *a, const char *op, const char *ns,
                      bool del) {
   optrace_run(t, a, op, ns, del, NULL);
-  if (t->last.type == MP_EVENT_ERROR) fail_msg("%s: %s (%s)", op, t->last.summary, t->last.details);
+  if (t->end.type == MP_EVENT_ERROR) fail_msg("%s: %s (%s)", op, t->end.summary, t->end.details);
   assert_true(t->ncalls >= 1);
   check_manifest(d, t->yaml[0]);
 }
@@ -38,6 +38,8 @@ static void test_istio_label_namespace(void **state) {
   assert_str(ydocs_get(&d, 0, "metadata.name"), "shop");
   assert_str(ydocs_get(&d, 0, "metadata.labels.istio-injection"), "enabled");
   assert_str(t.last.summary, "Automatic sidecar injection enabled for namespace shop");
+  assert_int_equal(t.nevents, 2);
+  assert_str(t.end.summary, "Automatic Sidecar Injection: done");
   ydocs_free(&d);
   optrace_free(&t);
   run_yaml(&t, &d, &mp_istio_adapter, "label-namespace", "shop", true);
@@ -194,6 +196,7 @@ static void test_istio_samples_with_gateways(void **state) {
   assert_str(ydocs_get(&d, v, "spec.http[0].route[0].destination.port.number"), "9080");
   assert_true(ydocs_find(&d, "Deployment", "productpage-v1") >= 0);
   assert_str(t.last.summary, "bookinfo application deployed in namespace shop");
+  assert_str(t.end.summary, "Istio Book Info Application: done");
   ydocs_free(&d);
   optrace_free(&t);
 
@@ -221,6 +224,8 @@ static void test_istio_samples_with_gateways(void **state) {
   optrace_run(&t, &mp_istio_adapter, "httpbin", "shop", true, NULL);
   assert_str(t.calls[0], "apply ns=shop del=1");
   assert_str(t.last.summary, "httpbin application removed from namespace shop");
+  assert_int_equal(t.end.type, MP_EVENT_INFO);
+  assert_str(t.end.summary, "HTTPBin Application: removed");
   optrace_free(&t);
 }
 
@@ -246,6 +251,9 @@ static void test_istio_install(void **state) {
            repo);
   assert_str(t.calls[2], want);
   assert_str(t.last.summary, "Istio 1.24.2 installed");
+  assert_int_equal(t.end.type, MP_EVENT_INFO);
+  assert_str(t.end.summary, "Istio Service Mesh: done");
+  assert_non_null(strstr(t.end.details, "finished in "));
   optrace_free(&t);
 
   optrace_run(&t, &mp_istio_adapter, "istio", NULL, true, NULL); /* reverse order */
@@ -263,24 +271,26 @@ static void test_istio_install(void **state) {
 
   optrace_run(&t, &mp_istio_adapter, "istio", NULL, false, no_helm_no_cli);
   assert_int_equal(t.ncalls, 0);
-  assert_int_equal(t.last.type, MP_EVENT_ERROR);
-  assert_str(t.last.error_code, MP_ADAPTER_ERR_TOOL_MISSING);
-  assert_str(t.last.summary, "neither helm nor istioctl is installed where the adapter runs");
-  assert_non_null(strstr(t.last.suggested_remediation, "https://helm.sh/docs/intro/install/"));
-  assert_non_null(strstr(t.last.suggested_remediation, "ISTIO_VERSION=1.24.2"));
+  assert_int_equal(t.end.type, MP_EVENT_ERROR);
+  assert_str(t.end.error_code, MP_ADAPTER_ERR_TOOL_MISSING);
+  assert_str(t.end.summary, "neither helm nor istioctl is installed where the adapter runs");
+  assert_non_null(strstr(t.end.suggested_remediation, "https://helm.sh/docs/intro/install/"));
+  assert_non_null(strstr(t.end.suggested_remediation, "ISTIO_VERSION=1.24.2"));
   optrace_free(&t);
 }
 
 static void test_istio_validate_ops(void **state) {
   optrace t;
   optrace_run(&t, &mp_istio_adapter, "smi_conformance", NULL, false, NULL);
-  assert_int_equal(t.last.type, MP_EVENT_ERROR);
-  assert_str(t.last.error_code, MP_ADAPTER_ERR_UNSUPPORTED);
-  assert_non_null(strstr(t.last.probable_cause, "conformance runner"));
-  assert_str(t.last.details, "No conformance test was run; no result is reported.");
+  assert_int_equal(t.nevents, 1);
+  assert_int_equal(t.end.type, MP_EVENT_ERROR);
+  assert_str(t.end.error_code, MP_ADAPTER_ERR_UNSUPPORTED);
+  assert_non_null(strstr(t.end.probable_cause, "conformance runner"));
+  assert_str(t.end.details, "No conformance test was run; no result is reported.");
   optrace_free(&t);
   optrace_run(&t, &mp_istio_adapter, "istio-vet", "shop", false, NULL);
-  assert_str(t.last.error_code, MP_ADAPTER_ERR_ANALYZER);
+  assert_int_equal(t.end.type, MP_EVENT_ERROR);
+  assert_str(t.end.error_code, MP_ADAPTER_ERR_ANALYZER);
   optrace_free(&t);
 }
 
@@ -299,6 +309,7 @@ static void test_linkerd(void **state) {
   assert_str(t.calls[0], "tool linkerd install --crds mode=apply ns=-");
   assert_str(t.calls[1], "tool linkerd install mode=apply ns=-");
   assert_str(t.last.summary, "Linkerd edge-24.11.8 installed");
+  assert_int_equal(t.end.type, MP_EVENT_INFO);
   optrace_free(&t);
   optrace_run(&t, &mp_linkerd_adapter, "linkerd", NULL, true, NULL);
   assert_str(t.calls[0], "tool linkerd uninstall mode=delete ns=-");
@@ -311,8 +322,9 @@ static void test_linkerd(void **state) {
   optrace_free(&t);
 
   optrace_run(&t, &mp_linkerd_adapter, "linkerd", NULL, false, no_helm_no_cli);
-  assert_str(t.last.error_code, MP_ADAPTER_ERR_TOOL_MISSING);
-  assert_non_null(strstr(t.last.suggested_remediation,
+  assert_int_equal(t.end.type, MP_EVENT_ERROR);
+  assert_str(t.end.error_code, MP_ADAPTER_ERR_TOOL_MISSING);
+  assert_non_null(strstr(t.end.suggested_remediation,
                          "https://run.linkerd.io/install-edge | LINKERD2_VERSION=edge-24.11.8"));
   optrace_free(&t);
   run_yaml(&t, &d, &mp_linkerd_adapter, "emojivoto", "shop", false);
@@ -332,8 +344,9 @@ static void test_consul(void **state) {
              "set=ui.enabled=true");
   optrace_free(&t);
   optrace_run(&t, &mp_consul_adapter, "consul", NULL, false, no_helm);
-  assert_str(t.last.summary, "helm is not installed where the adapter runs");
-  assert_non_null(strstr(t.last.suggested_remediation, "chart consul 1.6.0"));
+  assert_int_equal(t.end.type, MP_EVENT_ERROR);
+  assert_str(t.end.summary, "helm is not installed where the adapter runs");
+  assert_non_null(strstr(t.end.suggested_remediation, "chart consul 1.6.0"));
   optrace_free(&t);
 
   const char *actions[] = {"deny", "allow"};
@@ -372,7 +385,8 @@ static void test_kuma(void **state) {
   assert_str(t.calls[0], "tool kumactl install control-plane mode=apply ns=-");
   optrace_free(&t);
   optrace_run(&t, &mp_kuma_adapter, "kuma", NULL, true, no_helm_no_cli);
-  assert_str(t.last.summary, "neither helm nor kumactl is installed where the adapter runs");
+  assert_int_equal(t.end.type, MP_EVENT_ERROR);
+  assert_str(t.end.summary, "neither helm nor kumactl is installed where the adapter runs");
   optrace_free(&t);
 
   ydocs d;

@@ -404,16 +404,26 @@ static void test_adapter_and_events(void **state) {
   EXPECT_RC(r, 0);
   EXPECT_IN(r.out.data, "emit");
   cli_result_free(&r);
-  /* --watch follows the operation's own events as they happen. */
+  /* --watch follows the operation's own events as they happen, from its first, and stops at
+   * its terminal event (component "operation"), long before --watch-for. */
   char *body = mp_asprintf("%s/body.txt", dir);
   FILE *f = fopen(body, "w");
   fputs("3", f);
   fclose(f);
+  int64_t t0 = mp_mono_ns();
   cli_run(&r, 60, M, "adapter", "apply", "testmesh", "emit", "-f", body, "--watch", "--watch-for",
-          "3s", NULL);
+          "30s", NULL);
+  int64_t took = mp_mono_ns() - t0;
   EXPECT_RC(r, 0);
   EXPECT_IN(r.out.data, "accepted by testmesh");
+  EXPECT_IN(r.out.data, "event 0");
   EXPECT_IN(r.out.data, "event 2");
+  assert_int_equal(cli_count(r.out.data, "event "), 3);
+  assert_int_equal(cli_count(r.out.data, "emit N events: done"), 1);
+  /* The terminal event is the last. */
+  assert_null(strstr(strstr(r.out.data, "emit N events: done"), "event "));
+  if (took > 15 * MP_NS_PER_S)
+    fail_msg("--watch took %.1f s: it did not stop at the end", took / 1e9);
   char op1[40];
   snprintf(op1, sizeof op1, "%.36s", strstr(r.out.data, "operation ") + 10);
   cli_result_free(&r);
@@ -434,6 +444,24 @@ static void test_adapter_and_events(void **state) {
   EXPECT_IN(r.out.data, "ERROR");
   EXPECT_IN(r.out.data, "failed on purpose");
   cli_result_free(&r);
+  /* --until-done: an operation's events from its first to its terminal one, then the exit
+   * status says how it ended. */
+  cli_run(&r, 30, M, "events", "watch", "--operation", op1, "--until-done", "-o", "json", NULL);
+  EXPECT_RC(r, 0);
+  assert_int_equal(cli_count(r.out.data, "\n"), 4); /* 3 events and the terminal one */
+  EXPECT_IN(r.out.data, "\"event 0\"");
+  EXPECT_IN(strstr(r.out.data, "\"event 2\""), "\"component\":\"operation\"");
+  assert_int_equal(cli_count(r.out.data, "\"component\":\"operation\""), 1);
+  cli_result_free(&r);
+  cli_run(&r, 30, M, "events", "watch", "--operation", op2, "--until-done", NULL);
+  EXPECT_RC(r, 1);
+  assert_int_equal(cli_count(r.out.data, "failed on purpose"), 1);
+  EXPECT_IN(r.err.data, "failed: failed on purpose");
+  cli_result_free(&r);
+  cli_run(&r, 30, M, "events", "watch", "--until-done", NULL);
+  EXPECT_RC(r, 2);
+  EXPECT_IN(r.err.data, "--operation");
+  cli_result_free(&r);
   cli_run(&r, 30, M, "events", "watch", "--since", "1", "--count", "1", "-o", "json", NULL);
   EXPECT_RC(r, 0);
   assert_int_equal(r.out.data[0], '{');
@@ -441,6 +469,26 @@ static void test_adapter_and_events(void **state) {
   cli_result_free(&r);
   cli_run(&r, 30, M, "events", "watch", "--for", "1s", NULL); /* nothing new: ends cleanly */
   EXPECT_RC(r, 0);
+  cli_result_free(&r);
+  /* A failed operation: --watch prints its terminal ERROR and exits 1. */
+  cli_run(&r, 30, M, "adapter", "apply", "testmesh", "fail", "--watch", NULL);
+  EXPECT_RC(r, 1);
+  assert_int_equal(cli_count(r.out.data, "failed on purpose"), 1);
+  EXPECT_IN(r.err.data, "failed: failed on purpose");
+  cli_result_free(&r);
+  /* An adapter that marks no end ("burst"): followed until --watch-for, which it says. */
+  f = fopen(body, "w");
+  fputs("2 100", f);
+  fclose(f);
+  t0 = mp_mono_ns();
+  cli_run(&r, 30, M, "adapter", "apply", "testmesh", "burst", "-f", body, "--watch", "--watch-for",
+          "2s", NULL);
+  took = mp_mono_ns() - t0;
+  EXPECT_RC(r, 0);
+  EXPECT_IN(r.out.data, "event 1");
+  EXPECT_IN(r.err.data, "no end of operation");
+  EXPECT_IN(r.err.data, "within 2s");
+  assert_true(took >= 2 * MP_NS_PER_S);
   cli_result_free(&r);
   cli_run(&r, 30, M, "adapter", "apply", "nosuchmesh", "emit", NULL);
   EXPECT_RC(r, 3);

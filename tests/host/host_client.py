@@ -19,7 +19,7 @@ import grpc
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "adapters"))
 import adapter_client  # noqa: E402
-from adapter_client import Subscriber, check  # noqa: E402
+from adapter_client import Subscriber, check, check_terminals, terminal  # noqa: E402
 
 OPS = "{mesh},mtls,access-control,sampleapp,custom,analyze,smi_conformance"
 SMI = """apiVersion: specs.smi-spec.io/v1alpha4
@@ -93,26 +93,30 @@ def alive(pid):
         return False
 
 
-# The summary that ends each operation (an ERROR event ends any).
-FINAL = {"install": ("host mesh", "installed"), "uninstall": ("uninstalled",),
-         "sampleapp": ("sample app deployed",), "custom": ("custom YAML ",),
-         "mtls": ("mesh settings",), "access-control": ("mesh settings",),
-         "analyze": ("Analysis of ",), "smi_conformance": ("SMI conformance of ",)}
+# Descriptions of the operations (SupportedOperations), which name their terminal events.
+DESC = {}
 
 
-def run_op(mesh, pb, sub, op, kind=None, ns="default", delete=False, body="", timeout=90):
-    """ApplyOperation, then its events until the one that ends it: (last event, all)."""
+def run_op(mesh, pb, sub, op, ns="default", delete=False, body="", timeout=90):
+    """ApplyOperation, then its events until the terminal one (component "operation"):
+    (the last event of the handler's own or None, the terminal event or None, all)."""
     oid = str(uuid.uuid4())
     r = mesh.ApplyOperation(pb.ApplyRuleRequest(opName=op, namespace=ns, delete_op=delete,
                                                 custom_body=body, operation_id=oid), timeout=10)
     if r.error:
         print("      refused:", r.error)
-        return None, []
-    words = FINAL[kind or op]
-    hits = sub.wait_for(lambda e: e.operation_id == oid and (
-        e.event_type == 2 or all(w in e.summary for w in words)), timeout)
+        return None, None, []
+    end = terminal(sub, oid, timeout)
     evs = sub.of(oid)
-    return (hits[-1] if hits else None), evs
+    own = [e for e in evs if e.component == "adapter"]
+    return (own[-1] if own else None), end, evs
+
+
+def ended(end, op, delete=False):
+    """The terminal INFO event of op that succeeded."""
+    want = DESC.get(op, "?") + (": removed" if delete else ": done")
+    return end is not None and end.event_type == 0 and end.summary == want and \
+        end.details.startswith("finished in ")
 
 
 def main():
@@ -130,8 +134,9 @@ def main():
     mesh = pbg.MeshServiceStub(ch)
     name = mesh.MeshName(pb.MeshNameRequest(), timeout=10).name
     check(name == a.mesh.upper() + "_HOST", "MeshName %s" % name)
-    ops = [o.key for o in mesh.SupportedOperations(pb.SupportedOperationsRequest(),
-                                                   timeout=10).ops]
+    listed = mesh.SupportedOperations(pb.SupportedOperationsRequest(), timeout=10).ops
+    ops = [o.key for o in listed]
+    DESC.update({o.key: o.value for o in listed})
     check(ops == OPS.format(mesh=a.mesh).split(","), "SupportedOperations %s" % ops)
     ci = mesh.ComponentInfo(pb.ComponentInfoRequest(), timeout=10)
     check(ci.properties.get("platform") == "host", "ComponentInfo platform %s" %
@@ -140,12 +145,13 @@ def main():
     time.sleep(0.2)
 
     # Install, sample app, traffic.
-    ev, _ = run_op(mesh, pb, sub, a.mesh, "install")
-    check(ev and ev.event_type == 0 and "host mesh" in ev.summary and "installed" in ev.summary,
-          "install: %s" % (ev.summary if ev else None))
-    ev, _ = run_op(mesh, pb, sub, "sampleapp")
-    check(ev and ev.event_type == 0 and "deployed" in ev.summary, "sampleapp: %s" %
-          (ev.summary if ev else None))
+    ev, end, _ = run_op(mesh, pb, sub, a.mesh)
+    check(ev and ev.event_type == 0 and "host mesh" in ev.summary and "installed" in ev.summary
+          and ended(end, a.mesh), "install: %s, then %s" %
+          (ev.summary if ev else None, end.summary if end else None))
+    ev, end, _ = run_op(mesh, pb, sub, "sampleapp")
+    check(ev and ev.event_type == 0 and "deployed" in ev.summary and ended(end, "sampleapp"),
+          "sampleapp: %s, then %s" % (ev.summary if ev else None, end.summary if end else None))
     sc = sidecars(a.state)
     check(sorted(sc) == ["default/app-a", "default/app-b", "default/app-c"], "sidecars %s" %
           sorted(sc))
@@ -153,29 +159,33 @@ def main():
     check(http(aout, "app-b", "/hello") == 200, "app-a -> app-b through the mesh (mTLS)")
 
     # SMI through custom YAML, access control on: only GET /metrics from app-a.
-    ev, _ = run_op(mesh, pb, sub, "custom", body=SMI)
-    check(ev and ev.event_type == 0, "custom SMI YAML applied: %s" % (ev.summary if ev else None))
-    ev, _ = run_op(mesh, pb, sub, "access-control")
-    check(ev and ev.event_type == 0, "access control on: %s" % (ev.summary if ev else None))
+    ev, end, _ = run_op(mesh, pb, sub, "custom", body=SMI)
+    check(ev and ev.event_type == 0 and ended(end, "custom"), "custom SMI YAML applied: %s" %
+          (ev.summary if ev else None))
+    ev, end, _ = run_op(mesh, pb, sub, "access-control")
+    check(ev and ev.event_type == 0 and ended(end, "access-control"), "access control on: %s" %
+          (ev.summary if ev else None))
     cout = sc["default/app-c"]["outbound"]
     got = (http(aout, "app-b", "/metrics"), http(aout, "app-b", "/hello"),
            http(aout, "app-b", "/metrics", "POST"), http(cout, "app-b", "/metrics"))
     check(got == (200, 403, 403, 403), "SMI access + specs enforced (%s)" % (got,))
-    ev, _ = run_op(mesh, pb, sub, "mtls", delete=True)
-    check(ev and ev.event_type == 2 and "needs mTLS" in ev.summary,
-          "mTLS off refused while access control is on: %s" % (ev.summary if ev else None))
-    ev, _ = run_op(mesh, pb, sub, "access-control", delete=True)
-    check(ev and ev.event_type == 0, "access control off")
+    _, end, evs = run_op(mesh, pb, sub, "mtls", delete=True)
+    check(end and end.event_type == 2 and "needs mTLS" in end.summary and evs == [end],
+          "mTLS off refused while access control is on: %s" % (end.summary if end else None))
+    ev, end, _ = run_op(mesh, pb, sub, "access-control", delete=True)
+    check(ev and ev.event_type == 0 and ended(end, "access-control", True), "access control off")
     check(http(aout, "app-b", "/hello") == 200, "permissive again")
 
     # Analyze the live configuration.
-    ev, evs = run_op(mesh, pb, sub, "analyze")
-    check(any(e.summary.startswith("configuration analyzed") for e in evs),
-          "analyze: %s" % (ev.summary if ev else None))
+    ev, end, evs = run_op(mesh, pb, sub, "analyze")
+    check(any(e.summary.startswith("configuration analyzed") for e in evs) and
+          ended(end, "analyze"), "analyze: %s, then %s" %
+          (ev.summary if ev else None, end.summary if end else None))
 
-    # SMI conformance: the result object in the last event's details.
+    # SMI conformance: the result object in the details of the last event before the
+    # terminal one.
     t0 = time.monotonic()
-    ev, evs = run_op(mesh, pb, sub, "smi_conformance", timeout=150)
+    ev, end, evs = run_op(mesh, pb, sub, "smi_conformance", timeout=150)
     took = time.monotonic() - t0
     result = {}
     try:
@@ -184,7 +194,8 @@ def main():
         pass
     details = result.get("more_details", [])
     specs = {d.get("smi_specification") for d in details}
-    check(ev and ev.event_type == 0 and result.get("passing_percentage") == "100%" and
+    check(ev and ev.event_type == 0 and ended(end, "smi_conformance") and evs[-2] == ev and
+          result.get("passing_percentage") == "100%" and
           result.get("cases_passed") == str(len(details)) and len(details) == 12 and
           specs == {"traffic-access", "traffic-specs", "traffic-split"} and
           result.get("mesh_name") == a.mesh and result.get("mesh_version"),
@@ -215,13 +226,15 @@ def main():
     # Uninstall: nothing left.
     before = pids(a.state)
     ports = [p for s in sidecars(a.state).values() for p in s.values()]
-    ev, _ = run_op(mesh, pb, sub, a.mesh, "uninstall", delete=True)
-    check(ev and ev.event_type == 0 and "uninstalled" in ev.summary, "uninstall: %s" %
-          (ev.summary if ev else None))
+    ev, end, _ = run_op(mesh, pb, sub, a.mesh, delete=True)
+    check(ev and ev.event_type == 0 and "uninstalled" in ev.summary and
+          ended(end, a.mesh, True), "uninstall: %s, then %s" %
+          (ev.summary if ev else None, end.summary if end else None))
     check(not [p for p in before.values() if alive(p)], "no process left (%d were running)" %
           len(before))
     check(not [p for p in ports if port_open(p)], "no port left open (%d were)" % len(ports))
     check(not os.path.exists(a.state), "state directory removed")
+    check(check_terminals(sub) == 9, "9 operations, each with its terminal event")
     sub.call.cancel()
     ch.close()
 

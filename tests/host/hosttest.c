@@ -4,11 +4,16 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "hosttest.h"
 
@@ -42,7 +47,8 @@ void hmesh_free(hmesh *h) {
   mp_free(h);
 }
 
-/* Moves the events that arrived into the log; the last one of op_id into h->last. */
+/* Moves the events that arrived into the log; the terminal event of op_id into h->last,
+ * checking that it is the only one and the operation's last. */
 static void drain(hmesh *h, const char *op_id, int64_t wait_ms) {
   mp_adapter_event ev = {0};
   while (mp_adapter_sub_next(h->sub, wait_ms, &ev)) {
@@ -53,9 +59,16 @@ static void drain(hmesh *h, const char *op_id, int64_t wait_ms) {
                   ev.summary, ev.details && *ev.details ? " | " : "",
                   ev.details && strlen(ev.details) < 600 ? ev.details : "");
     if (op_id && !strcmp(ev.operation_id, op_id)) {
-      mp_adapter_event_clear(&h->last);
-      h->last = ev;
-      memset(&ev, 0, sizeof ev);
+      if (h->ends)
+        fail_msg("event \"%s\" after the terminal event \"%s\"", ev.summary, h->last.summary);
+      if (!strcmp(ev.component, MP_ADAPTER_COMPONENT_OPERATION)) {
+        h->ends++;
+        mp_adapter_event_clear(&h->last);
+        h->last = ev;
+        memset(&ev, 0, sizeof ev);
+      } else if (strcmp(ev.component, "adapter")) {
+        fail_msg("event \"%s\" has component \"%s\"", ev.summary, ev.component);
+      }
     }
     wait_ms = 0;
   }
@@ -72,10 +85,12 @@ bool hmesh_op(hmesh *h, const char *op, const char *ns, bool del, const char *bo
     return false;
   }
   mp_adapter_event_clear(&h->last);
+  h->ends = 0;
   bool done = mp_adapter_mock_wait(h->m, id, 120000);
   drain(h, id, 100);
   mp_free(id);
-  return done && h->last.summary && h->last.type != MP_EVENT_ERROR;
+  if (done && h->ends != 1) fail_msg("operation %s ended without a terminal event", op);
+  return done && h->last.type != MP_EVENT_ERROR;
 }
 
 bool hmesh_wait_event(hmesh *h, const char *text, int64_t ms) {

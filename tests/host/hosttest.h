@@ -14,7 +14,8 @@ typedef struct hmesh {
   mp_adapter_mock *m;
   mp_adapter_sub *sub;
   char dir[256];
-  mp_adapter_event last; /* the last operation's last event */
+  mp_adapter_event last; /* the last operation's terminal event (component "operation") */
+  unsigned ends;         /* terminal events of the last operation seen so far */
   mp_buf log;            /* every event's summary, one per line, for failure messages */
 } hmesh;
 
@@ -22,7 +23,8 @@ typedef struct hmesh {
 hmesh *hmesh_new(const mp_adapter *ad);
 /* Frees the mock (stopping every process) and removes the temp dir. */
 void hmesh_free(hmesh *h);
-/* Runs op (ns, delete_op, custom_body may be NULL) to its end: true when no ERROR event. */
+/* Runs op (ns, delete_op, custom_body may be NULL) to its end: true when its terminal
+ * event is INFO. Fails the test unless it ended with exactly one terminal event, its last. */
 bool hmesh_op(hmesh *h, const char *op, const char *ns, bool del, const char *body);
 /* Waits up to ms for an event whose summary contains text (from now on or already seen in
  * the log); true when it came. */

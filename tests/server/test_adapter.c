@@ -1,7 +1,10 @@
-/* mp_test_adapter: a small meshes.MeshService adapter for the server's integration tests
- * (until then the SDK's adapters can stand in). Operation "emit" with custom_body N
- * emits N events for its operation id; "fail" emits one ERROR event. StreamEvents gives
- * each subscriber every event emitted after it subscribed. */
+/* mp_test_adapter: a small meshes.MeshService adapter for the server's integration tests,
+ * written by hand (not on the SDK). Operation "emit" with custom_body N emits N events
+ * ("event 0".."event N-1") for its operation id, then ends as SDK adapters do, with a
+ * terminal event (component "operation", INFO "emit N events: done"); "fail" ends with a
+ * terminal ERROR "failed on purpose"; "burst" (benchmarks) emits events at a rate and marks
+ * no end, as adapters not built on the SDK do. StreamEvents gives each subscriber every
+ * event emitted after it subscribed. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 
 typedef struct ev {
   char op[MP_UUID_STRLEN];
+  const char *component; /* "adapter", or "operation" for an operation's terminal event */
   int type;
   char summary[64];
   char details[32]; /* "burst" events: the wall-clock µs when emitted */
@@ -27,10 +31,14 @@ static struct {
 
 static char *mesh = "testmesh";
 
-static void emit_at(const char *op, int type, const char *summary, const char *details);
-static void emit(const char *op, int type, const char *summary) { emit_at(op, type, summary, ""); }
+static void emit_at(const char *op, int type, const char *summary, const char *details,
+                    const char *component);
+static void emit(const char *op, int type, const char *summary) {
+  emit_at(op, type, summary, "", "adapter");
+}
 
-static void emit_at(const char *op, int type, const char *summary, const char *details) {
+static void emit_at(const char *op, int type, const char *summary, const char *details,
+                    const char *component) {
   pthread_mutex_lock(&E.mu);
   if (E.len == E.cap) {
     E.cap = E.cap ? E.cap * 2 : 1024;
@@ -38,6 +46,7 @@ static void emit_at(const char *op, int type, const char *summary, const char *d
   }
   ev *e = &E.list[E.len++];
   mp_strlcpy(e->op, op, sizeof e->op);
+  e->component = component;
   e->type = type;
   mp_strlcpy(e->summary, summary, sizeof e->summary);
   mp_strlcpy(e->details, details, sizeof e->details);
@@ -78,7 +87,7 @@ static void *burst(void *arg) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(stamp, sizeof stamp, "%lld", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-    emit_at(b->op, 0, summary, stamp);
+    emit_at(b->op, 0, summary, stamp, "adapter");
   }
   mp_free(b);
   return NULL;
@@ -95,6 +104,7 @@ static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__A
       snprintf(s, sizeof s, "event %d", i);
       emit(in->operation_id, 0, s);
     }
+    emit_at(in->operation_id, 0, "emit N events: done", "finished in 0.00s", "operation");
   } else if (!strcmp(in->opname, "burst")) {
     /* "N RATE": N events at RATE per second, stamped with their emit time (benchmarks). */
     long n = 0, rate = 1000;
@@ -106,7 +116,7 @@ static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__A
     pthread_create(&t, NULL, burst, b);
     pthread_detach(t);
   } else if (!strcmp(in->opname, "fail")) {
-    emit(in->operation_id, 2, "failed on purpose");
+    emit_at(in->operation_id, 2, "failed on purpose", "", "operation");
   } else {
     r.error = "unknown operation: valid keys are emit, fail";
   }
@@ -157,7 +167,7 @@ static void ad_stream_events(Meshes__MeshService_Service *svc, const Meshes__Eve
       r.summary = batch[i].summary;
       r.details = batch[i].details;
       r.operation_id = batch[i].op;
-      r.component = "adapter";
+      r.component = (char *)batch[i].component;
       r.component_name = mesh;
       if (!mp_rpc_send(cd, &r.base)) return;
     }

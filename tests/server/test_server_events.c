@@ -1,8 +1,10 @@
 /* meshplane-server adapters, operations and events, end to end with real processes:
  * two server replicas on one PostgreSQL and one nats-server, a test adapter process.
  * Checks: operations forwarded with the server's id, events delivered in order and
- * exactly once, resume from an id (replay then live), events crossing replicas, an
- * adapter that goes away and comes back, NATS stopped while events arrive. */
+ * exactly once, each operation's terminal event last (component passed through), resume
+ * from an id (replay then live), events crossing replicas, the operation's status settled
+ * by its terminal event, an adapter that goes away and comes back, NATS stopped while
+ * events arrive. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -142,6 +144,48 @@ static int64_t expect_events(mp_rpc_stream *s, const char *op, int from, int n, 
   return last;
 }
 
+/* Reads op's terminal event from s (component "operation", after id `after`): INFO "emit N
+ * events: done" or, with failed, ERROR "failed on purpose". Returns its id. */
+static int64_t expect_end(mp_rpc_stream *s, const char *op, bool failed, int64_t after) {
+  ProtobufCMessage *m;
+  mp_rpc_status st;
+  if (!mp_rpc_stream_next(s, &m, &st)) fail_msg("terminal event: stream ended: %s", st.message);
+  Meshplane__V1__Event *e = (Meshplane__V1__Event *)m;
+  const char *want = failed ? "failed on purpose" : "emit N events: done";
+  if (strcmp(e->operation_id, op) || strcmp(e->summary, want) ||
+      strcmp(e->component, "operation") || e->type != (failed ? 2 : 0) || e->id <= after)
+    fail_msg("terminal event: got id %lld op %s type %d component \"%s\" \"%s\" after id %lld",
+             (long long)e->id, e->operation_id, e->type, e->component, e->summary,
+             (long long)after);
+  assert_string_equal(e->component_name, "testmesh");
+  int64_t id = e->id;
+  protobuf_c_message_free_unpacked(m, NULL);
+  return id;
+}
+
+/* Waits until ListOperations shows op with this status (and error), failing after 10 s. */
+static void expect_status(const char *op, const char *status, const char *error) {
+  char got[64] = "", got_error[128] = "";
+  for (int i = 0; i < 200; i++) {
+    Meshplane__V1__ListOperationsRequest req = MESHPLANE__V1__LIST_OPERATIONS_REQUEST__INIT;
+    req.page_size = 1000;
+    ProtobufCMessage *resp;
+    mp_rpc_status st;
+    assert_int_equal(call(ch_b, "ListOperations", &req.base, &resp, &st), MP_RPC_OK);
+    Meshplane__V1__ListOperationsResponse *r = (Meshplane__V1__ListOperationsResponse *)resp;
+    for (size_t k = 0; k < r->n_operations; k++)
+      if (!strcmp(r->operations[k]->id, op)) {
+        mp_strlcpy(got, r->operations[k]->status, sizeof got);
+        mp_strlcpy(got_error, r->operations[k]->error, sizeof got_error);
+      }
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (!strcmp(got, status) && !strcmp(got_error, error)) return;
+    mp_sleep_ms(50);
+  }
+  fail_msg("operation %s: status \"%s\" error \"%s\", want \"%s\" \"%s\"", op, got, got_error,
+           status, error);
+}
+
 static void test_operation_events_and_resume(void **state) {
   wait_adapter(ch_a, MESHPLANE__V1__HEALTH__HEALTH_SERVING);
   mp_rpc_stream *w = watch(ch_a, 0, NULL);
@@ -150,23 +194,52 @@ static void test_operation_events_and_resume(void **state) {
   char *op = apply("emit", "100", MP_RPC_OK);
   assert_true(mp_uuid_valid(op));
   int64_t last = expect_events(w, op, 0, 100, 0);
+  int64_t end = expect_end(w, op, false, last);
   /* The same events reach a client of the other replica, through NATS. */
   int64_t last_b = expect_events(w_other_replica, op, 0, 100, 0);
   assert_int_equal(last, last_b);
+  assert_int_equal(expect_end(w_other_replica, op, false, last_b), end);
   mp_rpc_stream_free(w);
   mp_rpc_stream_free(w_other_replica);
+  /* The terminal event settled the operation. */
+  expect_status(op, "done", "");
 
-  /* Resume after the 50th event: 51..100 replayed, then new ones live, each once. */
+  /* Resume after the 50th event: 51..100 and the terminal one replayed, then new ones
+   * live, each once. */
   mp_rpc_stream *r = watch(ch_b, last - 50, op);
   int64_t after = expect_events(r, op, 50, 50, last - 50);
   assert_int_equal(after, last);
+  assert_int_equal(expect_end(r, op, false, after), end);
   char *op2 = apply("emit", "10", MP_RPC_OK);
-  mp_rpc_stream *r2 = watch(ch_a, last, NULL);
-  expect_events(r2, op2, 0, 10, last);
+  mp_rpc_stream *r2 = watch(ch_a, end, NULL);
+  expect_end(r2, op2, false, expect_events(r2, op2, 0, 10, end));
+  expect_status(op2, "done", "");
   mp_rpc_stream_free(r);
   mp_rpc_stream_free(r2);
   mp_free(op);
   mp_free(op2);
+}
+
+/* A failed operation ends with a terminal ERROR, which settles it as failed; an operation
+ * of an adapter that marks no end ("burst") stays submitted. */
+static void test_operation_status(void **state) {
+  wait_adapter(ch_a, MESHPLANE__V1__HEALTH__HEALTH_SERVING);
+  mp_rpc_stream *w = watch(ch_a, 0, NULL);
+  mp_sleep_ms(300);
+  char *failed = apply("fail", "", MP_RPC_OK);
+  expect_end(w, failed, true, 0);
+  expect_status(failed, "failed", "failed on purpose");
+  char *burst = apply("burst", "3 1000", MP_RPC_OK);
+  expect_events(w, burst, 0, 3, 0);
+  expect_status(burst, "submitted", "");
+  char *ok = apply("emit", "0", MP_RPC_OK);
+  expect_end(w, ok, false, 0);
+  expect_status(ok, "done", "");
+  expect_status(burst, "submitted", ""); /* still: it never said it ended */
+  mp_rpc_stream_free(w);
+  mp_free(failed);
+  mp_free(burst);
+  mp_free(ok);
 }
 
 static void test_operation_errors(void **state) {
@@ -197,7 +270,7 @@ static void test_adapter_restart(void **state) {
   mp_rpc_stream *w = watch(ch_b, 0, NULL);
   mp_sleep_ms(300);
   char *op = apply("emit", "5", MP_RPC_OK);
-  expect_events(w, op, 0, 5, 0);
+  expect_end(w, op, false, expect_events(w, op, 0, 5, 0));
   mp_rpc_stream_free(w);
   mp_free(op);
 }
@@ -210,8 +283,8 @@ static void test_nats_outage(void **state) {
   char *op = apply("emit", "100", MP_RPC_OK);
   mp_sleep_ms(500); /* stored, not yet published */
   mp_services_cmd("nats-start");
-  /* All 100, in order, once NATS is back. */
-  expect_events(w, op, 0, 100, 0);
+  /* All 100 and the terminal one, in order, once NATS is back. */
+  expect_end(w, op, false, expect_events(w, op, 0, 100, 0));
   mp_rpc_stream_free(w);
   mp_free(op);
 }
@@ -220,6 +293,7 @@ int main(void) {
   mp_rpc_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operation_events_and_resume),
+      cmocka_unit_test(test_operation_status),
       cmocka_unit_test(test_operation_errors),
       cmocka_unit_test(test_adapter_restart),
       cmocka_unit_test(test_nats_outage),

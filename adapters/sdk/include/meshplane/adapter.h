@@ -75,11 +75,27 @@ typedef enum mp_adapter_event_type {
 /* The running operation, handed to handlers. Valid until the handler returns. */
 typedef struct mp_adapter_ctx mp_adapter_ctx;
 
-/* A handler does the work of one operation. It reports progress and its outcome with
- * mp_adapter_emit_event(); returning a status other than MP_OK ends the operation with
- * an ERROR event (built from mp_adapter_problem() when the handler or a platform call
- * recorded one, else from mp_error_last()) unless the handler already emitted one.
- * Returning MP_OK without emitting anything ends it with an INFO "done" event. */
+/* The component of the one event that ends each operation (below); every other event an
+ * adapter publishes has component "adapter". */
+#define MP_ADAPTER_COMPONENT_OPERATION "operation"
+
+/* A handler does the work of one operation. It reports progress with
+ * mp_adapter_emit_event() and its outcome with the status it returns. Once it returned, the
+ * SDK ends the operation with exactly one terminal event, the operation's last, the only
+ * one with component MP_ADAPTER_COMPONENT_OPERATION (meshes.EventsResponse has no "done"
+ * field; clients stop following an operation at this event):
+ *   - MP_OK: INFO "<description>: done" ("<description>: removed" for delete_op), details
+ *     "finished in 1.23s";
+ *   - another status, the handler having emitted no ERROR event: the ERROR built from
+ *     mp_adapter_problem() when the handler or a platform call recorded one (its summary,
+ *     details, cause, remediation and code), else "<description>: operation failed" (or
+ *     "removal failed") with mp_error_last() as details;
+ *   - another status after ERROR events of the handler's own: ERROR "<description>: failed"
+ *     whose details point at them (how many, the first one's summary), with the recorded
+ *     problem's code, else (unless the status is MP_ERR_CANCELLED or MP_ERR_TIMEOUT, whose
+ *     codes it then carries) the first ERROR's code.
+ * An operation cancelled by the drain (SIGTERM) ends the same way, with an ERROR whose code
+ * is MP_ADAPTER_ERR_CANCELLED, whether it was running or still queued. */
 typedef mp_status (*mp_adapter_handler)(mp_adapter_ctx *ctx);
 
 typedef struct mp_adapter_op {
@@ -153,7 +169,9 @@ bool mp_adapter_cancelled(const mp_adapter_ctx *ctx);
 
 /* The issue's emit_event: publishes one event for this operation to every StreamEvents
  * subscriber, tagged with the operation id, component "adapter" and the adapter's name.
- * Any string may be NULL (sent as ""). All strings are copied. */
+ * Any string may be NULL (sent as ""). All strings are copied. The operation's terminal
+ * event (component "operation") is the SDK's, after the handler returned: see
+ * mp_adapter_handler. */
 void mp_adapter_emit_event(mp_adapter_ctx *ctx, mp_adapter_event_type type, const char *summary,
                            const char *details, const char *probable_cause,
                            const char *suggested_remediation, const char *error_code);
@@ -162,9 +180,10 @@ void mp_adapter_infof(mp_adapter_ctx *ctx, const char *fmt, ...) MP_PRINTF(2, 3)
 /* A WARN event with a formatted summary. */
 void mp_adapter_warnf(mp_adapter_ctx *ctx, const char *fmt, ...) MP_PRINTF(2, 3);
 
-/* Records why the operation is failing; the SDK turns it into the final ERROR event when
- * the handler returns st. The first problem recorded wins (it is the root cause). Strings
- * are copied; any may be NULL. Returns st, so: return mp_adapter_problem(ctx, ...). */
+/* Records why the operation is failing; the SDK turns it into the terminal ERROR event
+ * when the handler returns st (see mp_adapter_handler). The first problem recorded wins (it
+ * is the root cause). Strings are copied; any may be NULL. Returns st, so:
+ * return mp_adapter_problem(ctx, ...). */
 mp_status mp_adapter_problem(mp_adapter_ctx *ctx, mp_status st, const char *error_code,
                              const char *summary, const char *details, const char *probable_cause,
                              const char *suggested_remediation);
@@ -452,10 +471,14 @@ typedef struct mp_adapter_mock_opts {
 mp_adapter_mock *mp_adapter_mock_new(const mp_adapter *adapter, const mp_adapter_mock_opts *opts);
 /* Stops workers (running operations are cancelled and awaited) and frees. NULL is fine. */
 void mp_adapter_mock_free(mp_adapter_mock *m);
+/* Drains as SIGTERM does: queued and running operations are cancelled and awaited (each
+ * ends with its terminal ERROR event), later ones are refused. Subscribers read on until
+ * mp_adapter_mock_free. */
+void mp_adapter_mock_stop(mp_adapter_mock *m);
 /* ApplyOperation. Returns NULL and the operation id in *operation_id (the caller's to
  * free), or the error text ApplyRuleResponse.error would carry (the caller's to free). */
 char *mp_adapter_mock_apply(mp_adapter_mock *m, const mp_adapter_request *req, char **operation_id);
-/* Waits until the operation finished (its last event published). */
+/* Waits until the operation finished (its terminal event published). */
 bool mp_adapter_mock_wait(mp_adapter_mock *m, const char *operation_id, int64_t timeout_ms);
 /* A StreamEvents subscriber: receives every event published after this call. */
 mp_adapter_sub *mp_adapter_mock_subscribe(mp_adapter_mock *m);

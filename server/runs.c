@@ -10,7 +10,8 @@
 #include "runs.h"
 #include "workers.h"
 
-#define START_DELAY_MS 50 /* lets every worker get the spec before the common start */
+#define START_DELAY_MS 50  /* lets every worker get the spec before the common start */
+#define BUSY_RETRY_MS 3000 /* how long a busy worker is asked again (share_main) */
 
 typedef struct share {
   mp_run *run;
@@ -173,21 +174,22 @@ static void on_progress(share *sh, const Meshplane__V1__Progress *p) {
 
 /* ---- one worker's share ----------------------------------------------------------------- */
 
-static void *share_main(void *arg) {
-  share *sh = arg;
+/* Opens the worker's Run stream and folds in what it sends until it ends. Returns whether
+ * anything came (a worker that is still busy refuses before sending anything). */
+static bool share_stream(share *sh, mp_rpc_code *code, mp_rpc_status *st, mp_rpc_stream **s) {
   mp_run *r = sh->run;
   Meshplane__V1__RunRequest req = MESHPLANE__V1__RUN_REQUEST__INIT;
   req.spec = &sh->spec;
-  mp_rpc_status st;
-  mp_rpc_stream *s = NULL;
-  mp_rpc_code code = mp_rpc_stream_open(sh->ref.ch, &meshplane__v1__load_generator__descriptor,
-                                        "Run", &req.base, NULL, &s, &st);
+  *code = mp_rpc_stream_open(sh->ref.ch, &meshplane__v1__load_generator__descriptor, "Run",
+                             &req.base, NULL, s, st);
   pthread_mutex_lock(&r->reg->mu);
-  sh->stream = s;
-  if (r->cancel && s) mp_rpc_stream_cancel(s);
+  sh->stream = *s;
+  if (r->cancel && *s) mp_rpc_stream_cancel(*s);
   pthread_mutex_unlock(&r->reg->mu);
+  bool got = false;
   ProtobufCMessage *m;
-  while (code == MP_RPC_OK && mp_rpc_stream_next(s, &m, &st)) {
+  while (*code == MP_RPC_OK && mp_rpc_stream_next(*s, &m, st)) {
+    got = true;
     Meshplane__V1__RunEvent *ev = (Meshplane__V1__RunEvent *)m;
     if (ev->event_case == MESHPLANE__V1__RUN_EVENT__EVENT_PROGRESS) {
       on_progress(sh, ev->progress);
@@ -197,7 +199,30 @@ static void *share_main(void *arg) {
     }
     protobuf_c_message_free_unpacked(m, NULL);
   }
-  if (code == MP_RPC_OK) code = st.code;
+  if (*code == MP_RPC_OK) *code = st->code;
+  return got;
+}
+
+static void *share_main(void *arg) {
+  share *sh = arg;
+  mp_run *r = sh->run;
+  mp_rpc_status st;
+  mp_rpc_stream *s = NULL;
+  mp_rpc_code code;
+  /* A worker still winding down a run that was just cancelled says RESOURCE_EXHAUSTED:
+   * ask again for a while (the start time then lies in the past: it starts at once). */
+  int64_t give_up = mp_mono_ns() + BUSY_RETRY_MS * MP_NS_PER_MS;
+  while (!share_stream(sh, &code, &st, &s) && code == MP_RPC_RESOURCE_EXHAUSTED &&
+         mp_mono_ns() < give_up) {
+    pthread_mutex_lock(&r->reg->mu);
+    sh->stream = NULL;
+    bool cancel = r->cancel;
+    pthread_mutex_unlock(&r->reg->mu);
+    mp_rpc_stream_free(s);
+    s = NULL;
+    if (cancel) break;
+    mp_sleep_ms(100);
+  }
   pthread_mutex_lock(&r->reg->mu);
   sh->stream = NULL;
   sh->active = false;

@@ -14,6 +14,7 @@
 
 #include "meshplane/hdr.h"
 #include "meshplane/rpc.h"
+#include "meshplane/v1/loadgen.pb-c.h"
 #include "meshplane/v1/server.pb-c.h"
 #include "testenv.h"
 #include "testproc.h"
@@ -215,6 +216,46 @@ static void test_two_worker_run(void **state) {
   mp_free(pid);
 }
 
+/* A worker that is busy when a run starts (still winding down a cancelled run, say)
+ * refuses with RESOURCE_EXHAUSTED; the server asks it again, so the run gets both. */
+static void test_busy_worker_is_asked_again(void **state) {
+  wait_workers(2);
+  mp_rpc_channel *wch;
+  assert_int_equal(mp_rpc_channel_new(worker_addr[0], NULL, &wch), MP_OK);
+  char *eps[] = {target_url};
+  Meshplane__V1__LoadSpec spec = MESHPLANE__V1__LOAD_SPEC__INIT;
+  spec.run_id = "00000000-0000-4000-8000-000000000001";
+  spec.endpoints = eps;
+  spec.n_endpoints = 1;
+  spec.qps = 50;
+  spec.connections = 1;
+  spec.duration_ms = 1000;
+  spec.progress_interval_ms = 200;
+  Meshplane__V1__RunRequest req = MESHPLANE__V1__RUN_REQUEST__INIT;
+  req.spec = &spec;
+  mp_rpc_stream *busy;
+  mp_rpc_status st;
+  assert_int_equal(mp_rpc_stream_open(wch, &meshplane__v1__load_generator__descriptor, "Run",
+                                      &req.base, NULL, &busy, &st),
+                   MP_RPC_OK);
+  ProtobufCMessage *m;
+  assert_true(mp_rpc_stream_next(busy, &m, &st)); /* the worker is at it */
+  protobuf_c_message_free_unpacked(m, NULL);
+  char *pid = make_profile("busy worker", 100, 2, "1s");
+  int progress;
+  uint64_t last_requests;
+  Meshplane__V1__Result *r = run_profile(pid, &progress, &last_requests);
+  assert_non_null(r);
+  if (r->status != MESHPLANE__V1__RUN_STATUS__RUN_STATUS_COMPLETED || r->n_shares != 2)
+    fail_msg("with a busy worker: status %d, %zu shares, error \"%s\"", r->status, r->n_shares,
+             r->error);
+  protobuf_c_message_free_unpacked(&r->base, NULL);
+  while (mp_rpc_stream_next(busy, &m, &st)) protobuf_c_message_free_unpacked(m, NULL);
+  mp_rpc_stream_free(busy);
+  mp_rpc_channel_free(wch);
+  mp_free(pid);
+}
+
 static void test_watcher_leaves_cancel_and_kill(void **state) {
   wait_workers(2);
   char *pid = make_profile("long", 100, 2, "3s");
@@ -321,6 +362,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status),
       cmocka_unit_test(test_two_worker_run),
+      cmocka_unit_test(test_busy_worker_is_asked_again),
       cmocka_unit_test(test_watcher_leaves_cancel_and_kill),
       cmocka_unit_test(test_no_worker),
   };

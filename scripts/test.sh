@@ -13,6 +13,11 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
 
+echo "== the main job (scripts/demo.sh --once --quick)"
+# The README's first command, end to end on the release build: the stack, both host
+# meshes, three runs, the comparison and the report. It fails on any error.
+MESHPLANE_DEMO_DIR=/tmp/meshplane-test-demo scripts/demo.sh --once --quick
+
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMESHPLANE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"

@@ -124,9 +124,11 @@ static void test_jetstream(void **state) {
   natsMsg *msg = NULL;
   jsErrCode jerr = 0;
   char stream[64], subject[64];
-  /* Names of their own, so a rerun against the same server starts at sequence 1. */
+  /* Names of their own, so a rerun against the same server starts at sequence 1, and a
+   * subject outside meshplane.> and mptest.>, which the servers of other tests and test_bus keep in
+   * their streams (overlapping subjects: jetstream error 10065). */
   snprintf(stream, sizeof stream, "MPTEST_%d", (int)getpid());
-  snprintf(subject, sizeof subject, "meshplane.jstest.%d", (int)getpid());
+  snprintf(subject, sizeof subject, "mpjstest.%d", (int)getpid());
 
   expect_nats(natsConnection_ConnectTo(&nc, mp_testenv("MP_NATS_URL")), "connect");
   expect_nats(natsConnection_JetStream(&js, nc, NULL), "jetstream context");

@@ -34,22 +34,36 @@ static void store(mp_server *s, const char *id, const mp_adapter_ref *a,
   mp_dbargs_free(&args);
 }
 
-/* The adapter's reply to a pending operation: its status unless a terminal event already
- * settled it; or, with status NULL (the adapter did not take it), no row at all. */
-static void replied(mp_server *s, const char *id, const char *status, const char *error) {
+/* The adapter did not take the operation: no row. */
+static void forget(mp_server *s, const char *id) {
   mp_dbargs args = {0};
   mp_dbargs_text(&args, id);
   mp_status st;
-  if (!status) {
-    PQclear(mp_db_exec(s->db, "DELETE FROM operations WHERE id = $1::uuid", &args, &st));
-  } else {
-    mp_dbargs_text(&args, status);
-    mp_dbargs_text(&args, error ? error : "");
-    PQclear(mp_db_exec(s->db,
-                       "UPDATE operations SET status = $2, error = $3, updated_at = now() "
-                       "WHERE id = $1::uuid AND status = 'pending'",
-                       &args, &st));
-  }
+  PQclear(mp_db_exec(s->db, "DELETE FROM operations WHERE id = $1::uuid", &args, &st));
+  mp_dbargs_free(&args);
+}
+
+/* The adapter's reply to a pending operation: its status unless a terminal event already
+ * settled it, and the adapter's own id when it chose one (its events carry that id; a
+ * terminal event that came before this reply under that id is not matched). Returns the
+ * status the operation has now, into status_now. */
+static void replied(mp_server *s, const char *id, const char *adapter_id, const char *status,
+                    const char *error, char *status_now, size_t n) {
+  mp_dbargs args = {0};
+  mp_dbargs_text(&args, id);
+  mp_dbargs_text(&args, status);
+  mp_dbargs_text(&args, error ? error : "");
+  mp_dbargs_text(
+      &args, adapter_id && strcmp(adapter_id, id) && mp_uuid_valid(adapter_id) ? adapter_id : NULL);
+  mp_status st;
+  PGresult *r = mp_db_exec(s->db,
+                           "UPDATE operations SET id = COALESCE($4::uuid, id), "
+                           "status = CASE WHEN status = 'pending' THEN $2 ELSE status END, "
+                           "error = CASE WHEN status = 'pending' THEN $3 ELSE error END, "
+                           "updated_at = now() WHERE id = $1::uuid RETURNING status",
+                           &args, &st);
+  mp_strlcpy(status_now, r && PQntuples(r) == 1 ? mp_db_text(r, 0, 0) : status, n);
+  PQclear(r);
   mp_dbargs_free(&args);
 }
 
@@ -108,7 +122,7 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
   mp_rpc_code code = mp_rpc_unary(a.ch, &meshes__mesh_service__descriptor, "ApplyOperation",
                                   &req.base, &resp, &o, &st);
   if (code != MP_RPC_OK) {
-    replied(s, id, NULL, NULL);
+    forget(s, id);
     mp_rpc_fail(cd, MP_RPC_UNAVAILABLE,
                 "the %s adapter at %s did not take the operation (%s): check that it is running "
                 "and reachable from the server; it is retried in the background",
@@ -117,7 +131,9 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
   }
   Meshes__ApplyRuleResponse *r = (Meshes__ApplyRuleResponse *)resp;
   bool rejected = r->error && *r->error;
-  replied(s, id, rejected ? "rejected" : "submitted", r->error);
+  char status[32];
+  replied(s, id, r->operation_id, rejected ? "rejected" : "submitted", r->error, status,
+          sizeof status);
   if (rejected) {
     mp_rpc_fail(cd, MP_RPC_INVALID_ARGUMENT, "the %s adapter refused %s: %s", a.mesh, in->op_name,
                 r->error);
@@ -129,7 +145,7 @@ void mp_operations_apply(mp_server *s, const Meshplane__V1__ApplyOperationReques
   op.id = r->operation_id && *r->operation_id ? r->operation_id : id;
   op.adapter = a.id;
   op.op_name = in->op_name;
-  op.status = "submitted";
+  op.status = status; /* "done" or "failed" when its terminal event came first */
   op.created_at_ms = mp_now_ms();
   done(&op, cd);
   protobuf_c_message_free_unpacked(resp, NULL);

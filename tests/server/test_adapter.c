@@ -93,6 +93,15 @@ static void *burst(void *arg) {
   return NULL;
 }
 
+/* "ownid": the operation under an id of the adapter's own, ended 300 ms after the reply. */
+static void *late_end(void *arg) {
+  char *id = arg;
+  mp_sleep_ms(300);
+  emit_at(id, 0, "own id: done", "finished in 0.30s", "operation");
+  mp_free(id);
+  return NULL;
+}
+
 static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__ApplyRuleRequest *in,
                                Meshes__ApplyRuleResponse_Closure done, void *cd) {
   Meshes__ApplyRuleResponse r = MESHES__APPLY_RULE_RESPONSE__INIT;
@@ -115,12 +124,20 @@ static void ad_apply_operation(Meshes__MeshService_Service *svc, const Meshes__A
     pthread_t t;
     pthread_create(&t, NULL, burst, b);
     pthread_detach(t);
+  } else if (!strcmp(in->opname, "ownid")) {
+    char *own = mp_malloc(MP_UUID_STRLEN);
+    mp_uuid_new(own);
+    r.operation_id = mp_strdup(own);
+    pthread_t t;
+    pthread_create(&t, NULL, late_end, own);
+    pthread_detach(t);
   } else if (!strcmp(in->opname, "fail")) {
     emit_at(in->operation_id, 2, "failed on purpose", "", "operation");
   } else {
-    r.error = "unknown operation: valid keys are emit, fail";
+    r.error = "unknown operation: valid keys are emit, burst, ownid, fail";
   }
   done(&r, cd);
+  if (r.operation_id != in->operation_id) mp_free(r.operation_id);
 }
 
 static void ad_supported_operations(Meshes__MeshService_Service *svc,

@@ -236,6 +236,11 @@ static void test_operation_status(void **state) {
   expect_end(w, ok, false, 0);
   expect_status(ok, "done", "");
   expect_status(burst, "submitted", ""); /* still: it never said it ended */
+  /* An adapter that names the operation itself: the row follows its id. */
+  char *own = apply("ownid", "", MP_RPC_OK);
+  assert_true(mp_uuid_valid(own));
+  expect_status(own, "done", ""); /* its terminal event comes 300 ms after the reply */
+  mp_free(own);
   mp_rpc_stream_free(w);
   mp_free(failed);
   mp_free(burst);
@@ -244,7 +249,7 @@ static void test_operation_status(void **state) {
 
 static void test_operation_errors(void **state) {
   char *msg = apply("dance", "", MP_RPC_INVALID_ARGUMENT);
-  assert_non_null(strstr(msg, "valid keys are emit, fail"));
+  assert_non_null(strstr(msg, "valid keys are emit, burst, ownid, fail"));
   mp_free(msg);
   Meshplane__V1__ApplyOperationRequest req = MESHPLANE__V1__APPLY_OPERATION_REQUEST__INIT;
   req.adapter = "nosuchmesh";

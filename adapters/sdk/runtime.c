@@ -154,10 +154,7 @@ static char *ctx_new(mp__runtime *rt, const mp_adapter_request *req, const mp_ad
   c->s_user = mp_strdup(nz(req->username));
   c->s_body = mp_strdup(nz(req->custom_body));
   c->s_version = mp_strdup(nz(req->version));
-  c->s_kube = mp_calloc(req->n_kube_configs + 1, sizeof *c->s_kube);
-  if (req->n_kube_configs > KUBE_CONFIGS_MAX)
-    return mp_asprintf("%zu kube_configs: at most %d clusters per operation", req->n_kube_configs,
-                       KUBE_CONFIGS_MAX);
+  c->s_kube = mp_calloc(req->n_kube_configs + 1, sizeof *c->s_kube); /* checked above */
   for (size_t i = 0; i < req->n_kube_configs; i++) c->s_kube[i] = mp_strdup(req->kube_configs[i]);
   c->req = (mp_adapter_request){
       .struct_size = sizeof(mp_adapter_request),

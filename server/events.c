@@ -188,17 +188,30 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
+void mp_event_from_row(const PGresult *r, int i, int col, Meshplane__V1__Event *ev) {
+  meshplane__v1__event__init(ev);
+  ev->id = mp_db_int(r, i, col);
+  ev->source = (char *)mp_db_text(r, i, col + 1);
+  ev->operation_id = (char *)mp_db_text(r, i, col + 2);
+  ev->type = (int32_t)mp_db_int(r, i, col + 3);
+  ev->summary = (char *)mp_db_text(r, i, col + 4);
+  ev->details = (char *)mp_db_text(r, i, col + 5);
+  ev->probable_cause = (char *)mp_db_text(r, i, col + 6);
+  ev->suggested_remediation = (char *)mp_db_text(r, i, col + 7);
+  ev->error_code = (char *)mp_db_text(r, i, col + 8);
+  ev->component = (char *)mp_db_text(r, i, col + 9);
+  ev->component_name = (char *)mp_db_text(r, i, col + 10);
+  ev->created_at_ms = mp_db_int(r, i, col + 11);
+}
+
 /* Publishes outbox rows in id order (a batch at a time, one wait for the bus) and deletes
  * them once the bus has them. Returns how many were published, -1 on a database error. */
 static int relay_once(mp_events *e, PGconn *pg) {
   int64_t t0 = mp_mono_ns();
   PGresult *r = PQexec(
       pg,
-      "SELECT o.id, o.subject, o.payload IS NOT NULL, o.payload, e.id, e.source, "
-      "e.operation_id, e.type, e.summary, e.details, e.probable_cause, e.suggested_remediation, "
-      "e.error_code, e.component, e.component_name, "
-      "(extract(epoch FROM e.created_at) * 1000)::bigint FROM outbox o LEFT JOIN events e ON "
-      "e.id = o.event_id ORDER BY o.id LIMIT 500");
+      "SELECT o.id, o.subject, o.payload IS NOT NULL, o.payload, " MP_EVENT_COLUMNS(
+          "e.") " FROM outbox o LEFT JOIN events e ON e.id = o.event_id ORDER BY o.id LIMIT 500");
   if (PQresultStatus(r) != PGRES_TUPLES_OK) {
     PQclear(r);
     return -1;
@@ -215,19 +228,8 @@ static int relay_once(mp_events *e, PGconn *pg) {
       datas[i] = mp_db_bytes(r, i, 3, &lens[i]);
       continue;
     }
-    Meshplane__V1__Event ev = MESHPLANE__V1__EVENT__INIT;
-    ev.id = mp_db_int(r, i, 4);
-    ev.source = (char *)mp_db_text(r, i, 5);
-    ev.operation_id = (char *)mp_db_text(r, i, 6);
-    ev.type = (int32_t)mp_db_int(r, i, 7);
-    ev.summary = (char *)mp_db_text(r, i, 8);
-    ev.details = (char *)mp_db_text(r, i, 9);
-    ev.probable_cause = (char *)mp_db_text(r, i, 10);
-    ev.suggested_remediation = (char *)mp_db_text(r, i, 11);
-    ev.error_code = (char *)mp_db_text(r, i, 12);
-    ev.component = (char *)mp_db_text(r, i, 13);
-    ev.component_name = (char *)mp_db_text(r, i, 14);
-    ev.created_at_ms = mp_db_int(r, i, 15);
+    Meshplane__V1__Event ev;
+    mp_event_from_row(r, i, 4, &ev);
     lens[i] = meshplane__v1__event__get_packed_size(&ev);
     uint8_t *buf = mp_malloc(lens[i] ? lens[i] : 1);
     meshplane__v1__event__pack(&ev, buf);

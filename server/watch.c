@@ -17,13 +17,11 @@ static bool replay(mp_server *s, const Meshplane__V1__WatchEventsRequest *in, in
     mp_dbargs_int(&a, *last);
     mp_dbargs_text(&a, op);
     mp_status st;
-    PGresult *r =
-        mp_db_exec(s->db,
-                   "SELECT id, source, operation_id, type, summary, details, probable_cause, "
-                   "suggested_remediation, error_code, component, component_name, "
-                   "(extract(epoch FROM created_at) * 1000)::bigint FROM events WHERE id > $1 AND "
-                   "($2 = '' OR operation_id = $2) ORDER BY id LIMIT 1000",
-                   &a, &st);
+    PGresult *r = mp_db_exec(
+        s->db,
+        "SELECT " MP_EVENT_COLUMNS("") " FROM events WHERE id > $1 AND "
+                                       "($2 = '' OR operation_id = $2) ORDER BY id LIMIT 1000",
+        &a, &st);
     mp_dbargs_free(&a);
     if (!r) {
       mp_rpc_fail(cd, MP_RPC_UNAVAILABLE, "cannot read events: %s; resume with since_id=%lld",
@@ -32,19 +30,8 @@ static bool replay(mp_server *s, const Meshplane__V1__WatchEventsRequest *in, in
     }
     int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
-      Meshplane__V1__Event ev = MESHPLANE__V1__EVENT__INIT;
-      ev.id = mp_db_int(r, i, 0);
-      ev.source = (char *)mp_db_text(r, i, 1);
-      ev.operation_id = (char *)mp_db_text(r, i, 2);
-      ev.type = (int32_t)mp_db_int(r, i, 3);
-      ev.summary = (char *)mp_db_text(r, i, 4);
-      ev.details = (char *)mp_db_text(r, i, 5);
-      ev.probable_cause = (char *)mp_db_text(r, i, 6);
-      ev.suggested_remediation = (char *)mp_db_text(r, i, 7);
-      ev.error_code = (char *)mp_db_text(r, i, 8);
-      ev.component = (char *)mp_db_text(r, i, 9);
-      ev.component_name = (char *)mp_db_text(r, i, 10);
-      ev.created_at_ms = mp_db_int(r, i, 11);
+      Meshplane__V1__Event ev;
+      mp_event_from_row(r, i, 0, &ev);
       if (!mp_rpc_send(cd, &ev.base)) {
         PQclear(r);
         return false;

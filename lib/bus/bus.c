@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include <nats/nats.h>
 
@@ -51,7 +52,8 @@ struct mp_bus {
   char *url, *stream, *stream_subjects;
   int64_t timeout_ms;
   pthread_mutex_t mu;
-  bool closing;
+  pthread_cond_t closed_cv; /* nats.c's closed callback ran: no callback of it runs again */
+  bool closing, closed;
   mp_bus_sub *subs; /* in-process subscribers */
   natsOptions *opts;
   natsConnection *nc;
@@ -148,7 +150,20 @@ static void on_connected(natsConnection *nc, void *closure) {
 
 static void on_disconnected(natsConnection *nc, void *closure) {
   mp_bus *b = closure;
-  if (!b->closing) mp_warn("disconnected from NATS; reconnecting", "url=%s", b->url);
+  pthread_mutex_lock(&b->mu);
+  bool closing = b->closing;
+  pthread_mutex_unlock(&b->mu);
+  if (!closing) mp_warn("disconnected from NATS; reconnecting", "url=%s", b->url);
+}
+
+/* nats.c calls its callbacks on a thread of its own, after natsConnection_Close returned;
+ * this one comes last, so mp_bus_close waits for it before freeing b. */
+static void on_closed(natsConnection *nc, void *closure) {
+  mp_bus *b = closure;
+  pthread_mutex_lock(&b->mu);
+  b->closed = true;
+  pthread_cond_broadcast(&b->closed_cv);
+  pthread_mutex_unlock(&b->mu);
 }
 
 /* A JetStream async publish failed (no ack in time, or refused): the batch is retried. */
@@ -166,6 +181,7 @@ static mp_status nats_open(mp_bus *b, const char *name) {
   if (s == NATS_OK) s = natsOptions_SetTimeout(b->opts, 2000);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(b->opts, on_disconnected, b);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(b->opts, on_connected, b);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(b->opts, on_closed, b);
   /* With a callback the first connect goes on in the background instead of blocking. */
   if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(b->opts, true, on_connected, b);
   if (s != NATS_OK)
@@ -291,6 +307,7 @@ mp_status mp_bus_open(const mp_bus_opts *opts, mp_bus **out) {
   *out = NULL;
   mp_bus *b = mp_calloc(1, sizeof *b);
   pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->closed_cv, NULL);
   b->timeout_ms = opts && opts->publish_timeout_ms ? opts->publish_timeout_ms : 2000;
   if (opts && opts->url && *opts->url) {
     b->url = mp_strdup(opts->url);
@@ -317,9 +334,18 @@ void mp_bus_close(mp_bus *b) {
   jsCtx_Destroy(b->js);
   if (b->nc) {
     natsConnection_Close(b->nc);
+    /* Wait (2 s at most) until nats.c is done calling back into b. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    pthread_mutex_lock(&b->mu);
+    while (!b->closed && pthread_cond_timedwait(&b->closed_cv, &b->mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&b->mu);
     natsConnection_Destroy(b->nc);
   }
   natsOptions_Destroy(b->opts);
+  pthread_cond_destroy(&b->closed_cv);
   pthread_mutex_destroy(&b->mu);
   mp_free(b->url);
   mp_free(b->stream);

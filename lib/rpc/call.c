@@ -1,6 +1,6 @@
-/* One server call, run to completion on a pool thread: receive-close first, check the
- * bearer token, unpack the request, invoke the protobuf-c handler, stream its replies,
- * send the status.
+/* One server call, run to completion on a pool thread: check the bearer token, unpack
+ * the request, invoke the protobuf-c handler, stream its replies, send the status.
+ * RECV_CLOSE_ON_SERVER is started only when needed (see start_close).
  *
  * Replies are sent without waiting: a message's batch is started and only waited for
  * before the next message or the status, which is the backpressure of a stream and lets
@@ -19,10 +19,11 @@ struct mp_rpc_ctx {
   const ProtobufCMethodDescriptor *desc;
   grpc_call *call;
   grpc_completion_queue *cq;
-  bool md_sent;      /* initial metadata went out */
-  bool send_pending; /* a SEND_MESSAGE batch is in flight */
-  bool close_seen;   /* RECV_CLOSE_ON_SERVER completed */
-  bool dead;         /* cancelled, past the deadline, or a send failed */
+  bool md_sent;       /* initial metadata went out */
+  bool send_pending;  /* a SEND_MESSAGE batch is in flight */
+  bool close_started; /* RECV_CLOSE_ON_SERVER was started (lazily, see start_close) */
+  bool close_seen;    /* RECV_CLOSE_ON_SERVER completed */
+  bool dead;          /* cancelled, past the deadline, or a send failed */
   bool status_set;
   int close_cancelled;
   grpc_byte_buffer *send_buf;
@@ -37,9 +38,27 @@ struct mp_rpc_ctx {
 
 static mp_rpc_ctx *ctx_of(void *closure_data) { return closure_data; }
 
+/* Starts RECV_CLOSE_ON_SERVER, once: when the handler first asks about cancellation,
+ * waits, or blocks on a stream's backpressure, or else in the status batch, so a call
+ * that never asks costs one batch less. Started late, it still reports a cancellation
+ * that happened earlier. */
+static void start_close(mp_rpc_ctx *c) {
+  if (c->close_started) return;
+  c->close_started = true;
+  grpc_op op;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+  if (grpc_call_start_batch(c->call, &op, 1, &c->close_tag, NULL) != GRPC_CALL_OK) {
+    c->close_seen = true; /* nothing to pluck */
+    c->dead = true;
+  }
+}
+
 /* Waits (until deadline) for the close notification; it arrives before we send the
  * status only when the call was cancelled or timed out or the peer went away. */
 static void poll_close(mp_rpc_ctx *c, gpr_timespec deadline) {
+  start_close(c);
   if (c->close_seen) return;
   grpc_event ev = grpc_completion_queue_pluck(c->cq, &c->close_tag, deadline, NULL);
   if (ev.type != GRPC_OP_COMPLETE) return;
@@ -49,6 +68,7 @@ static void poll_close(mp_rpc_ctx *c, gpr_timespec deadline) {
 
 static void wait_send(mp_rpc_ctx *c) {
   if (!c->send_pending) return;
+  start_close(c); /* a peer that stops reading must not go unnoticed */
   grpc_event ev =
       grpc_completion_queue_pluck(c->cq, &c->send_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
   c->send_pending = false;
@@ -216,13 +236,19 @@ static void invoke(mp_rpc_ctx *c) {
 static void finish(mp_rpc_ctx *c) {
   if (!c->status_set) c->code = MP_RPC_OK;
   grpc_slice details = grpc_slice_from_copied_string(c->message ? c->message : "");
-  grpc_op ops[2];
+  grpc_op ops[3];
   memset(ops, 0, sizeof ops);
   size_t n = 0;
   if (!c->md_sent) ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = (grpc_status_code)c->code;
   ops[n++].data.send_status_from_server.status_details = c->message ? &details : NULL;
+  bool with_close = !c->close_started;
+  if (with_close) {
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->close_cancelled;
+    c->close_started = true;
+  }
   /* The status may be queued behind a message still in flight; the transport keeps
    * their order. */
   bool ok = grpc_call_start_batch(c->call, ops, n, &c->status_tag, NULL) == GRPC_CALL_OK;
@@ -231,20 +257,13 @@ static void finish(mp_rpc_ctx *c) {
     grpc_completion_queue_pluck(c->cq, &c->status_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
   else
     grpc_call_cancel(c->call, NULL);
+  if (with_close) c->close_seen = true; /* completed with the status, or never started */
   grpc_slice_unref(details);
   poll_close(c, gpr_inf_future(GPR_CLOCK_MONOTONIC));
 }
 
 void mp__call_run(mp_rpc_server *s, mp__slot *sl) {
   mp_rpc_ctx c = {.srv = s, .sl = sl, .call = sl->call, .cq = sl->cq};
-  grpc_op op;
-  memset(&op, 0, sizeof op);
-  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-  op.data.recv_close_on_server.cancelled = &c.close_cancelled;
-  if (grpc_call_start_batch(c.call, &op, 1, &c.close_tag, NULL) != GRPC_CALL_OK) {
-    grpc_call_cancel(c.call, NULL);
-    return;
-  }
   invoke(&c);
   if (c.status_set && c.code != MP_RPC_OK)
     mp_debug("call failed", "method=%s code=%s message=\"%s\"", mp_rpc_method(&c),

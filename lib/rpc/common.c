@@ -1,7 +1,9 @@
 /* Library init, status names and message (un)packing shared by server and client. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <grpc/support/log.h>
@@ -20,10 +22,31 @@ static void grpc_log(gpr_log_func_args *a) {
   mp_debug("grpc", "file=%s:%d detail=\"%s\"", a->file, a->line, a->message);
 }
 
+/* Debian builds abseil without NDEBUG, so every absl::Mutex lock taken inside gRPC also
+ * updates a process-wide lock-order graph under one global spinlock (deadlock detection,
+ * a debugging aid that release builds of abseil leave out). Switch it off before gRPC
+ * takes its first lock. The setter is C++, reached by its mangled name for this abseil
+ * (Debian 12, "debian3" inline namespace); with another abseil it is simply not found
+ * and nothing changes. MESHPLANE_ABSL_DEADLOCK_DETECTION=1 leaves it on. */
+static void absl_deadlock_detection_off(void) {
+  const char *keep = getenv("MESHPLANE_ABSL_DEADLOCK_DETECTION");
+  if (keep && *keep && strcmp(keep, "0") != 0) return;
+  void *sym =
+      dlsym(RTLD_DEFAULT, "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE");
+  if (!sym) return;
+  void (*set_mode)(int); /* absl::OnDeadlockCycle: an int enum, kIgnore = 0 */
+  memcpy(&set_mode, &sym, sizeof set_mode);
+  set_mode(0);
+}
+
 void mp_rpc_init(void) {
+  static pthread_once_t absl_once = PTHREAD_ONCE_INIT;
   pthread_mutex_lock(&init_mu);
   if (init_count == 0) gpr_set_log_function(grpc_log);
-  if (init_count++ == 0) grpc_init();
+  if (init_count++ == 0) {
+    pthread_once(&absl_once, absl_deadlock_detection_off);
+    grpc_init();
+  }
   pthread_mutex_unlock(&init_mu);
 }
 

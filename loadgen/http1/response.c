@@ -312,19 +312,26 @@ static const char *parse_chunk_size(mp_h1_parser *p, const char *l, size_t n) {
   return NULL;
 }
 
-/* Whether s[0..n) holds a CR or a NUL: eight bytes at a time (a word has a zero byte iff
+/* Whether the eight bytes at s hold a CR or a NUL (a word has a zero byte iff
  * (w - 0x01..) & ~w & 0x80.. is non-zero; CR bytes are the zero bytes of w ^ 0x0d..). */
-static bool has_cr_or_nul(const char *s, size_t n) {
+static bool word_has_cr_or_nul(const char *s) {
   const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  uint64_t w, x;
+  memcpy(&w, s, 8);
+  x = w ^ (ones * '\r');
+  return ((w - ones) & ~w & highs) | ((x - ones) & ~x & highs);
+}
+
+/* Whether the value v[0..n) of the line that starts at line holds a CR or a NUL. The last
+ * word may reach back before v into the name, colon and blanks, which hold neither. */
+static bool has_cr_or_nul(const char *line, const char *v, size_t n) {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w, x;
-    memcpy(&w, s + i, 8);
-    x = w ^ (ones * '\r');
-    if (((w - ones) & ~w & highs) | ((x - ones) & ~x & highs)) return true;
-  }
+  for (; i + 8 <= n; i += 8)
+    if (word_has_cr_or_nul(v + i)) return true;
+  if (i == n) return false;
+  if (v + n - line >= 8) return word_has_cr_or_nul(v + n - 8);
   for (; i < n; i++)
-    if (s[i] == '\r' || s[i] == '\0') return true;
+    if (v[i] == '\r' || v[i] == '\0') return true;
   return false;
 }
 
@@ -380,24 +387,24 @@ static size_t fast_headers(mp_h1_parser *p, const char *data, size_t len) {
   if (parse_status_line(p, data, n) || p->status < 200) goto bail;
   const char *s = nl + 1;
   for (;;) {
-    if (s == end) goto bail;
-    if (*s == '\n' || (*s == '\r' && s + 1 < end && s[1] == '\n')) {
-      s += *s == '\n' ? 1 : 2; /* the empty line */
+    const char *lf = s < end ? memchr(s, '\n', (size_t)(end - s)) : NULL;
+    if (!lf || lf - s > MP_H1_MAX_LINE) goto bail;
+    if (lf == s || (lf == s + 1 && *s == '\r')) { /* the empty line */
+      s = lf + 1;
       break;
     }
+    /* The scans need no bounds: the LF is neither a token character nor a blank. */
     const char *q = s;
-    while (q < end && tchar[(uint8_t)*q]) q++;
-    if (q == end || q == s || *q != ':') goto bail;
+    while (tchar[(uint8_t)*q]) q++;
+    if (q == s || *q != ':') goto bail;
     size_t name_len = (size_t)(q - s);
-    for (q++; q < end && is_ows(*q);) q++;
-    const char *vs = q, *ve = q < end ? memchr(q, '\n', (size_t)(end - q)) : NULL;
-    if (!ve || ve - s > MP_H1_MAX_LINE) goto bail;
-    q = ve; /* the line's LF */
+    for (q++; is_ows(*q);) q++;
+    const char *vs = q, *ve = lf;
     if (ve > vs && ve[-1] == '\r') ve--;
     while (ve > vs && is_ows(ve[-1])) ve--;
-    if (has_cr_or_nul(vs, (size_t)(ve - vs))) goto bail;
+    if (has_cr_or_nul(s, vs, (size_t)(ve - vs))) goto bail;
     if (fast_field(p, s, name_len, vs, (size_t)(ve - vs))) goto bail;
-    s = q + 1;
+    s = lf + 1;
   }
   size_t used = (size_t)(s - data);
   if (used > MP_H1_MAX_HEADER_BYTES) goto bail;

@@ -377,6 +377,14 @@ static const char *fast_field(mp_h1_parser *p, const char *name, size_t nl, cons
   return nl == 10 || nl == 14 || nl == 17 ? interpret(p, name, nl, v, vl) : NULL;
 }
 
+/* A header section of n bytes was taken whole by a fast path: on to the body. */
+static size_t section_taken(mp_h1_parser *p, size_t n) {
+  p->header_bytes = p->wire_bytes = n;
+  mp_h1_event ev;
+  headers_done(p, &ev);
+  return n;
+}
+
 /* Quiet mode's fast path, the engine's common case: a fresh response whose whole header
  * section arrived in one piece, taken in one pass without events or line gathering. It
  * gives exactly what the line states give; anything else (an interim response, a section
@@ -420,10 +428,7 @@ static size_t fast_headers(mp_h1_parser *p, const char *data, size_t len) {
     p->memo_flags = p->flags;
     p->memo_content_length = p->content_length;
   }
-  p->header_bytes = p->wire_bytes = used;
-  mp_h1_event ev;
-  headers_done(p, &ev);
-  return used;
+  return section_taken(p, used);
 bail:
   p->status = p->minor = 0;
   p->flags = 0;
@@ -440,10 +445,7 @@ static size_t memo_headers(mp_h1_parser *p, const char *data, size_t len) {
   p->minor = p->memo_minor;
   p->flags = p->memo_flags;
   p->content_length = p->memo_content_length;
-  p->header_bytes = p->wire_bytes = n;
-  mp_h1_event ev;
-  headers_done(p, &ev);
-  return n;
+  return section_taken(p, n);
 }
 
 /* One step of a line-oriented state. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,18 +168,24 @@ static void publish(mp__thread *t, int64_t now) {
  * epoll_pwait2: millisecond resolution then. */
 static atomic_bool no_pwait2;
 
+/* epoll_wait itself, not glibc's cancellable wrapper (see plain_read in transport_plain.c):
+ * closed-loop runs poll it several times per request. */
+static int epoll_wait_raw(int epfd, struct epoll_event *evs, int timeout_ms) {
+  return (int)syscall(SYS_epoll_wait, epfd, evs, MAX_EVENTS, timeout_ms);
+}
+
 static int wait_events(int epfd, struct epoll_event *evs, int64_t timeout_ns) {
   if (timeout_ns >= MP_NS_PER_MS || timeout_ns == 0 ||
       atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
     int64_t ms = timeout_ns / MP_NS_PER_MS; /* early by < 1 ms: the loop waits the rest */
     if (ms == 0 && timeout_ns > 0) ms = 1;
-    return epoll_wait(epfd, evs, MAX_EVENTS, ms > INT32_MAX ? INT32_MAX : (int)ms);
+    return epoll_wait_raw(epfd, evs, ms > INT32_MAX ? INT32_MAX : (int)ms);
   }
   struct timespec ts = {.tv_sec = 0, .tv_nsec = timeout_ns};
   int n = epoll_pwait2(epfd, evs, MAX_EVENTS, &ts, NULL);
   if (n < 0 && errno == ENOSYS) {
     atomic_store(&no_pwait2, true);
-    return epoll_wait(epfd, evs, MAX_EVENTS, 1);
+    return epoll_wait_raw(epfd, evs, 1);
   }
   return n;
 }
@@ -200,7 +207,7 @@ static int poll_or_wait(mp__thread *t, struct epoll_event *evs, int64_t now, int
   bool spin = t->run->rate == 0 && t->inflight > 0 && !t->stopping;
   if (spin)
     for (uint32_t i = 0; i < t->spin_polls; i++) {
-      int n = epoll_wait(t->epfd, evs, MAX_EVENTS, 0);
+      int n = epoll_wait_raw(t->epfd, evs, 0);
       if (n != 0) return n;
     }
   int64_t before = spin ? mp_mono_ns() : now;

@@ -42,6 +42,9 @@ void mp_h1_parser_free(mp_h1_parser *p) {
   mp_free(p->line);
   p->line = NULL;
   p->line_len = p->line_cap = 0;
+  mp_free(p->memo);
+  p->memo = NULL;
+  p->memo_len = 0;
 }
 
 void mp_h1_parser_reset(mp_h1_parser *p, bool head) {
@@ -312,6 +315,139 @@ static const char *parse_chunk_size(mp_h1_parser *p, const char *l, size_t n) {
   return NULL;
 }
 
+/* Whether the eight bytes at s hold a CR or a NUL (a word has a zero byte iff
+ * (w - 0x01..) & ~w & 0x80.. is non-zero; CR bytes are the zero bytes of w ^ 0x0d..). */
+static bool word_has_cr_or_nul(const char *s) {
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  uint64_t w, x;
+  memcpy(&w, s, 8);
+  x = w ^ (ones * '\r');
+  return ((w - ones) & ~w & highs) | ((x - ones) & ~x & highs);
+}
+
+/* Whether the value v[0..n) of the line that starts at line holds a CR or a NUL. The last
+ * word may reach back before v into the name, colon and blanks, which hold neither. */
+static bool has_cr_or_nul(const char *line, const char *v, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    if (word_has_cr_or_nul(v + i)) return true;
+  if (i == n) return false;
+  if (v + n - line >= 8) return word_has_cr_or_nul(v + n - 8);
+  for (; i < n; i++)
+    if (v[i] == '\r' || v[i] == '\0') return true;
+  return false;
+}
+
+/* a[0..n) equals the lowercase literal lit (letters and '-') ignoring case, for a without
+ * CR: (c | 0x20) is a lowercase letter only for that letter in either case, and is '-' only
+ * for '-' and CR. Eight bytes at a time. */
+static bool ieq_fast(const char *a, size_t n, const char *lit, size_t m) {
+  if (n != m) return false;
+  const uint64_t low = 0x2020202020202020u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    memcpy(&x, a + i, 8);
+    memcpy(&y, lit + i, 8);
+    if ((x | low) != y) return false;
+  }
+  for (; i < n; i++)
+    if ((a[i] | 0x20) != lit[i]) return false;
+  return true;
+}
+
+/* The framing fields of the fast path: the common forms at once, the rest by interpret. */
+static const char *fast_field(mp_h1_parser *p, const char *name, size_t nl, const char *v,
+                              size_t vl) {
+  if (nl == 14 && vl >= 1 && vl <= 18 && !(p->flags & F_CL) &&
+      ieq_fast(name, nl, "content-length", 14)) {
+    int64_t n = 0;
+    for (size_t i = 0; i < vl; i++) {
+      if (v[i] < '0' || v[i] > '9') return interpret(p, name, nl, v, vl);
+      n = n * 10 + (v[i] - '0');
+    }
+    p->flags |= F_CL;
+    p->content_length = n;
+    return NULL;
+  }
+  if (nl == 10 && ieq_fast(name, nl, "connection", 10) && ieq_fast(v, vl, "keep-alive", 10)) {
+    p->flags |= F_KEEPALIVE;
+    return NULL;
+  }
+  return nl == 10 || nl == 14 || nl == 17 ? interpret(p, name, nl, v, vl) : NULL;
+}
+
+/* A header section of n bytes was taken whole by a fast path: on to the body. */
+static size_t section_taken(mp_h1_parser *p, size_t n) {
+  p->header_bytes = p->wire_bytes = n;
+  mp_h1_event ev;
+  headers_done(p, &ev);
+  return n;
+}
+
+/* Quiet mode's fast path, the engine's common case: a fresh response whose whole header
+ * section arrived in one piece, taken in one pass without events or line gathering. It
+ * gives exactly what the line states give; anything else (an interim response, a section
+ * split across reads, any error, a limit) leaves the parser as it was and returns 0, and
+ * the line states take over and report it. Returns the bytes of the header section. */
+static size_t fast_headers(mp_h1_parser *p, const char *data, size_t len) {
+  const char *end = data + len, *nl = memchr(data, '\n', len);
+  if (!nl || nl - data > MP_H1_MAX_LINE) return 0;
+  size_t n = (size_t)(nl - data);
+  if (n && data[n - 1] == '\r') n--;
+  if (parse_status_line(p, data, n) || p->status < 200) goto bail;
+  const char *s = nl + 1;
+  for (;;) {
+    const char *lf = s < end ? memchr(s, '\n', (size_t)(end - s)) : NULL;
+    if (!lf || lf - s > MP_H1_MAX_LINE) goto bail;
+    if (lf == s || (lf == s + 1 && *s == '\r')) { /* the empty line */
+      s = lf + 1;
+      break;
+    }
+    /* The scans need no bounds: the LF is neither a token character nor a blank. */
+    const char *q = s;
+    while (tchar[(uint8_t)*q]) q++;
+    if (q == s || *q != ':') goto bail;
+    size_t name_len = (size_t)(q - s);
+    for (q++; is_ows(*q);) q++;
+    const char *vs = q, *ve = lf;
+    if (ve > vs && ve[-1] == '\r') ve--;
+    while (ve > vs && is_ows(ve[-1])) ve--;
+    if (has_cr_or_nul(s, vs, (size_t)(ve - vs))) goto bail;
+    if (fast_field(p, s, name_len, vs, (size_t)(ve - vs))) goto bail;
+    s = lf + 1;
+  }
+  size_t used = (size_t)(s - data);
+  if (used > MP_H1_MAX_HEADER_BYTES) goto bail;
+  if (used <= MP_H1_MEMO) { /* what the section says depends on its bytes alone */
+    if (!p->memo) p->memo = mp_malloc(MP_H1_MEMO);
+    memcpy(p->memo, data, used);
+    p->memo_len = used;
+    p->memo_status = p->status;
+    p->memo_minor = p->minor;
+    p->memo_flags = p->flags;
+    p->memo_content_length = p->content_length;
+  }
+  return section_taken(p, used);
+bail:
+  p->status = p->minor = 0;
+  p->flags = 0;
+  p->content_length = -1;
+  return 0;
+}
+
+/* The fast path's result for a header section identical to the last one it took: one
+ * memcmp instead of a parse. Returns 0 when the section differs. */
+static size_t memo_headers(mp_h1_parser *p, const char *data, size_t len) {
+  size_t n = p->memo_len;
+  if (!n || len < n || memcmp(data, p->memo, n) != 0) return 0;
+  p->status = p->memo_status;
+  p->minor = p->memo_minor;
+  p->flags = p->memo_flags;
+  p->content_length = p->memo_content_length;
+  return section_taken(p, n);
+}
+
 /* One step of a line-oriented state. */
 static size_t line_state(mp_h1_parser *p, const char *data, size_t len, mp_h1_event *ev) {
   size_t used = 0, n = 0;
@@ -404,6 +540,12 @@ static size_t step(mp_h1_parser *p, const char *data, size_t len, mp_h1_event *e
 size_t mp_h1_parse(mp_h1_parser *p, const char *data, size_t len, mp_h1_event *ev) {
   size_t total = 0;
   memset(ev, 0, sizeof *ev);
+  if (p->quiet && p->state == ST_STATUS && p->wire_bytes == 0 && p->line_len == 0 && len) {
+    total = memo_headers(p, data, len);
+    if (!total) total = fast_headers(p, data, len);
+    data += total;
+    len -= total;
+  }
   for (;;) {
     /* Each step sets only its own fields; quiet mode skips events, so clear what a skipped
      * event may have left before the next step. */

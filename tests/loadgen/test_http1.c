@@ -245,6 +245,18 @@ static void test_pipelined(void **state) {
              false, false,
              "S200|H:Content-Length=1|D|B:a|E(ka=1,hb=38,bb=1,wb=39)|S500|"
              "H:Transfer-Encoding=chunked|D|B:b|E(ka=1,hb=51,bb=1,wb=60)|");
+  /* Quiet mode remembers a header section taken whole: the same bytes again, then a
+   * section of the same length that says something else. */
+  check_case("repeated header sections",
+             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
+             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\ncc"
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\ndd",
+             false, false,
+             "S200|H:Content-Length=1|D|B:a|E(ka=1,hb=38,bb=1,wb=39)|"
+             "S200|H:Content-Length=1|D|B:b|E(ka=1,hb=38,bb=1,wb=39)|"
+             "S200|H:Content-Length=2|D|B:cc|E(ka=1,hb=38,bb=2,wb=40)|"
+             "S200|H:Content-Length=2|D|B:dd|E(ka=1,hb=38,bb=2,wb=40)|");
 }
 
 static void test_errors(void **state) {

@@ -33,6 +33,7 @@ extern "C" {
  * memory: one header line (or status line, chunk-size line) and the whole header section. */
 #define MP_H1_MAX_LINE 16384
 #define MP_H1_MAX_HEADER_BYTES (1024 * 1024)
+#define MP_H1_MEMO 512 /* largest header section quiet mode remembers */
 
 typedef enum mp_h1_ev {
   MP_H1_EV_NONE = 0,     /* every input byte consumed; feed more */
@@ -82,6 +83,13 @@ typedef struct mp_h1_parser {
   bool line_ready;   /* line holds a complete line that was handed out */
   const char *error; /* static reason once in error */
   bool quiet;        /* report only DONE and ERROR */
+  /* Quiet mode's memo of the last header section taken whole (servers repeat theirs byte
+   * for byte, bar a Date that changes once a second) and what it said. */
+  char *memo; /* MP_H1_MEMO bytes (owned), memo_len of them valid */
+  size_t memo_len;
+  int memo_status, memo_minor;
+  uint8_t memo_flags;
+  int64_t memo_content_length;
 } mp_h1_parser;
 
 /* Initializes a parser for a response to a non-HEAD request. */

@@ -72,11 +72,7 @@ static mp_status install(mp_adapter_ctx *ctx) {
 static mp_status label_namespace(mp_adapter_ctx *ctx) {
   const mp_adapter_request *r = mp_adapter_req(ctx);
   /* "disabled" rather than removing the label: explicit, and Istio honours it. */
-  const char *labels[] = {"istio-injection", r->delete_op ? "disabled" : "enabled", NULL};
-  mp_buf y = {0};
-  mp_adapter_render_namespace(&y, r->ns, labels, NULL);
-  mp_status st = mp_adapter_apply(ctx, y.data, NULL, false);
-  mp_buf_free(&y);
+  mp_status st = mp_adapter_apply_namespace_switch(ctx, "istio-injection", false);
   if (st == MP_OK)
     mp_adapter_infof(ctx, "Automatic sidecar injection %s for namespace %s",
                      r->delete_op ? "disabled" : "enabled", r->ns);

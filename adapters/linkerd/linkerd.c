@@ -61,11 +61,7 @@ static mp_status extension(mp_adapter_ctx *ctx) {
 
 static mp_status annotate_namespace(mp_adapter_ctx *ctx) {
   const mp_adapter_request *r = mp_adapter_req(ctx);
-  const char *annotations[] = {"linkerd.io/inject", r->delete_op ? "disabled" : "enabled", NULL};
-  mp_buf y = {0};
-  mp_adapter_render_namespace(&y, r->ns, NULL, annotations);
-  mp_status st = mp_adapter_apply(ctx, y.data, NULL, false);
-  mp_buf_free(&y);
+  mp_status st = mp_adapter_apply_namespace_switch(ctx, "linkerd.io/inject", true);
   if (st == MP_OK)
     mp_adapter_infof(ctx, "Proxy injection %s for namespace %s (annotation linkerd.io/inject)",
                      r->delete_op ? "disabled" : "enabled", r->ns);

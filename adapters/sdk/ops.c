@@ -319,3 +319,13 @@ void mp_adapter_render_namespace(mp_buf *out, const char *ns, const char *const 
   kv_block(out, "labels", labels);
   kv_block(out, "annotations", annotations);
 }
+
+mp_status mp_adapter_apply_namespace_switch(mp_adapter_ctx *ctx, const char *key, bool annotation) {
+  const mp_adapter_request *r = mp_adapter_req(ctx);
+  const char *kv[] = {key, r->delete_op ? "disabled" : "enabled", NULL};
+  mp_buf y = {0};
+  mp_adapter_render_namespace(&y, r->ns, annotation ? NULL : kv, annotation ? kv : NULL);
+  mp_status st = mp_adapter_apply(ctx, y.data, NULL, false);
+  mp_buf_free(&y);
+  return st;
+}

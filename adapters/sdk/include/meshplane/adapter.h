@@ -214,6 +214,9 @@ typedef enum mp_adapter_tool_mode {
  * resources that name none (created if missing when applying), or NULL to use each
  * document's own. On every cluster of the request. */
 mp_status mp_adapter_apply(mp_adapter_ctx *ctx, const char *yaml, const char *ns, bool del);
+/* The operation's namespace with key set to "enabled" ("disabled" for delete_op), as a
+ * label or (annotation) an annotation, applied: how meshes switch sidecar injection. */
+mp_status mp_adapter_apply_namespace_switch(mp_adapter_ctx *ctx, const char *key, bool annotation);
 /* Installs or upgrades (or, with del, uninstalls) a Helm release. */
 mp_status mp_adapter_helm(mp_adapter_ctx *ctx, const mp_adapter_chart *chart, bool del);
 /* Runs a mesh CLI (argv[0] is the tool name, looked up on PATH) with access to the

@@ -5,16 +5,7 @@
 static const mp_adapter_op ops[] = {
     {"nginx", "NGINX host mesh (install; delete: uninstall)", MP_OP_INSTALL,
      mp_adapter_host_op_install, NULL},
-    {"mtls", "Mutual TLS between sidecars (delete: plain HTTP)", MP_OP_CONFIGURE,
-     mp_adapter_host_op_mtls, NULL},
-    {"access-control", "SMI access control: default deny (delete: permissive)", MP_OP_CONFIGURE,
-     mp_adapter_host_op_access_control, NULL},
-    {"sampleapp", "meshplane sample app (app-a, app-b, app-c)", MP_OP_SAMPLE_APPLICATION,
-     mp_adapter_host_op_sampleapp, NULL},
-    {"custom", "Custom YAML (SMI, Services, Deployments)", MP_OP_CUSTOM, mp_adapter_op_custom,
-     NULL},
-    {"analyze", "Analyze running configuration", MP_OP_VALIDATE, mp_adapter_op_analyze, NULL},
-    {"smi_conformance", "SMI conformance", MP_OP_VALIDATE, mp_adapter_op_smi_conformance, NULL},
+    MP_ADAPTER_HOST_OPS,
 };
 
 /* Debian 12's nginx; another installed version works too (install says which runs). */

@@ -443,6 +443,21 @@ mp_status mp_adapter_host_op_mtls(mp_adapter_ctx *ctx);
 mp_status mp_adapter_host_op_access_control(mp_adapter_ctx *ctx);
 mp_status mp_adapter_host_op_sampleapp(mp_adapter_ctx *ctx);
 
+/* The operations every host mesh adapter offers after its own install row (whose key and
+ * description name the proxy): put MP_ADAPTER_HOST_OPS in the adapter's ops table. */
+// clang-format off
+#define MP_ADAPTER_HOST_OPS                                                                        \
+  {"mtls", "Mutual TLS between sidecars (delete: plain HTTP)", MP_OP_CONFIGURE,                    \
+   mp_adapter_host_op_mtls, NULL},                                                                 \
+  {"access-control", "SMI access control: default deny (delete: permissive)", MP_OP_CONFIGURE,     \
+   mp_adapter_host_op_access_control, NULL},                                                       \
+  {"sampleapp", "meshplane sample app (app-a, app-b, app-c)", MP_OP_SAMPLE_APPLICATION,            \
+   mp_adapter_host_op_sampleapp, NULL},                                                            \
+  {"custom", "Custom YAML (SMI, Services, Deployments)", MP_OP_CUSTOM, mp_adapter_op_custom, NULL},\
+  {"analyze", "Analyze running configuration", MP_OP_VALIDATE, mp_adapter_op_analyze, NULL},       \
+  {"smi_conformance", "SMI conformance", MP_OP_VALIDATE, mp_adapter_op_smi_conformance, NULL}
+// clang-format on
+
 /* ---- mock host: unit-test an adapter without a network ------------------------------- */
 
 /* An event as a subscriber receives it. Strings are owned by the event. */

@@ -286,6 +286,8 @@ static void response_done(mp__thread *t, mp__conn *c, mp__req *q, const mp__resp
     t->ever_ok = true;
     atomic_store(&t->run->any_ok, true);
   }
+  if (now < q->sent_ns) now = q->sent_ns; /* a kernel time from before a clock step */
+  t->rtt_ns += (now - q->sent_ns - t->rtt_ns) / 16;
   int64_t lat = (now - q->intended_ns) / MP_NS_PER_US;
   if (q->warmup) {
     t->warmup_requests++;
@@ -416,11 +418,26 @@ static void conn_eof(mp__thread *t, mp__conn *c, int64_t now) {
               r.kind == MP__RESP_ERROR ? r.error : "connection closed before the response", now);
 }
 
+/* When the bytes of the last read arrived: the kernel's receive time on the monotonic
+ * clock when the transport has it, else now. The offset between the clocks is sampled once
+ * per loop iteration (now identifies it). */
+static int64_t received_at(mp__thread *t, mp__conn *c, int64_t now) {
+  if (!c->rx_real_ns) return now;
+  if (t->real_off_at != now) {
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    t->real_off_ns = (int64_t)rt.tv_sec * MP_NS_PER_S + rt.tv_nsec - mp_mono_ns();
+    t->real_off_at = now;
+  }
+  int64_t at = c->rx_real_ns - t->real_off_ns;
+  return at <= now ? at : now;
+}
+
 static void conn_readable(mp__thread *t, mp__conn *c, uint32_t events, int64_t now) {
   for (;;) {
     ssize_t n = c->ep->transport->read(c, t->buf, MP__READ_BUF);
     if (n > 0) {
-      if (!conn_input(t, c, t->buf, (size_t)n, now)) return;
+      if (!conn_input(t, c, t->buf, (size_t)n, received_at(t, c, now))) return;
       if ((size_t)n < MP__READ_BUF && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
       continue;
     }

@@ -63,6 +63,11 @@ typedef struct mp__transport_ops {
    * writable (or a write readable), the transport sets c->io_swap so the loop retries it
    * on the other kind of event. */
   ssize_t (*read)(mp__conn *c, void *buf, size_t len);
+  /* read also sets c->rx_real_ns: when the kernel received the last bytes it returned
+   * (SO_TIMESTAMPNS, CLOCK_REALTIME), 0 if it did not say. Responses are then timed by the
+   * kernel, not by when the loop got round to reading them, which lets a closed-loop run
+   * nap between polls without skewing its latencies (see poll_or_wait in loop.c). */
+  bool rx_time;
   ssize_t (*write)(mp__conn *c, const void *buf, size_t len);
   /* Closes c->fd (which also leaves the epoll set) and sets it to -1. */
   void (*close)(mp__conn *c);
@@ -140,8 +145,11 @@ typedef struct mp__proto_ops {
 } mp__proto_ops;
 
 extern const mp__transport_ops mp__transport_plain;
-/* The plain transport's open, which TLS shares: a non-blocking TCP connect. */
+/* The plain transport's open and read, which TLS shares: a non-blocking TCP connect (with
+ * receive times on), and recv(2) that also sets *rx_real_ns to the kernel's receive time of
+ * the data when there was data and the kernel said (else leaves it). */
 int mp__tcp_open(mp__conn *c, const mp__endpoint *ep);
+ssize_t mp__tcp_recv(int fd, void *buf, size_t len, int64_t *rx_real_ns);
 extern const mp__transport_ops mp__transport_tls;
 extern const mp__proto_ops mp__proto_http1;
 extern const mp__proto_ops mp__proto_h2;
@@ -224,15 +232,16 @@ struct mp__conn {
   bool is_free; /* on t->free[ep_index]: OPEN and active < limit */
   bool dirty;   /* multiplexed: on t->dirty, has bytes to write */
   int fd;
-  void *xport;      /* the transport's per-connection state (TLS: the SSL), or NULL */
-  uint32_t fails;   /* consecutive failures, for the reconnect backoff */
-  uint32_t active;  /* requests in flight */
-  uint32_t limit;   /* requests it may carry now: 1 for HTTP/1.1; HTTP/2: streams, fewer if
-                       the server says so, 0 after GOAWAY */
-  uint32_t cap;     /* request slots: 1, or the run's streams per connection */
-  uint32_t served;  /* multiplexed: streams answered since the connection opened */
-  int64_t retry_at; /* MP__C_BACKOFF */
-  const char *out;  /* bytes being written (borrowed from the endpoint or the protocol) */
+  int64_t rx_real_ns; /* see mp__transport_ops.rx_time */
+  void *xport;        /* the transport's per-connection state (TLS: the SSL), or NULL */
+  uint32_t fails;     /* consecutive failures, for the reconnect backoff */
+  uint32_t active;    /* requests in flight */
+  uint32_t limit;     /* requests it may carry now: 1 for HTTP/1.1; HTTP/2: streams, fewer if
+                         the server says so, 0 after GOAWAY */
+  uint32_t cap;       /* request slots: 1, or the run's streams per connection */
+  uint32_t served;    /* multiplexed: streams answered since the connection opened */
+  int64_t retry_at;   /* MP__C_BACKOFF */
+  const char *out;    /* bytes being written (borrowed from the endpoint or the protocol) */
   size_t out_len, out_off;
   mp__list *list; /* the free or retry list the connection is on, or NULL */
   mp__conn *prev, *next;
@@ -336,6 +345,10 @@ struct mp__thread {
   int64_t stop_ns; /* when sending stopped */
   int64_t next_boundary;
   uint32_t spin_polls; /* adaptive polls before blocking (closed loop), see poll_or_wait */
+  bool nap;            /* every endpoint's responses are timed by the kernel: nap, not spin */
+  int64_t rtt_ns;      /* moving average of response times (closed loop), sizes the nap */
+  int64_t real_off_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, sampled at real_off_at */
+  int64_t real_off_at;
   bool ever_ok;
   uint64_t fail_streak;
   uint64_t retry_streak; /* refused requests (RETRY) since the last response */

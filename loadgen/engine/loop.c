@@ -190,21 +190,51 @@ static int wait_events(int epfd, struct epoll_event *evs, int64_t timeout_ns) {
   return n;
 }
 
-/* Spin-then-block for closed-loop runs. A generator that is faster than its target sleeps
- * in epoll and is woken by almost every response; each sleep/wake costs both sides more
- * than a few non-blocking polls (measured against nginx: context switches per request 0.2
- * -> 0.002, nginx's CPU per request -11 %, throughput +13 %). So while responses are
- * outstanding, poll without blocking a few times first: epoll_wait with a zero timeout
- * (cheaper than epoll_pwait2, no timespec to copy), counted in polls, not clock reads. The
- * number of polls adapts like KVM's halt polling: an event that came soon after we gave up
- * grows it (to SPIN_MAX), long blocks shrink it to nothing, so a slow target costs no
- * spinning. Constant-rate runs never spin: they sleep until the next intended send. */
+/* Closed-loop runs: nap-then-poll, or spin-then-block. A generator that is faster than its
+ * target sleeps in epoll and is woken by almost every response; each sleep/wake costs both
+ * sides more than the response itself (measured against nginx: context switches per
+ * request 0.2 -> 0.002, nginx's CPU per request -11 %, throughput +13 % once they are gone),
+ * and the target then sees one request at a time instead of a batch.
+ *
+ * Nap: with many requests in flight and responses timed by the kernel (plain TCP, see
+ * mp__transport_ops.rx_time), sleep a short while before polling, so that one wake-up
+ * collects a batch of responses and the next requests leave together. The nap is 1/32 of
+ * the recent response time (2..20 us), so it costs at most ~3 % of a connection's cycle,
+ * and it does not move any latency: each response keeps the time the kernel received it.
+ * Measured against nginx at -c50: generator CPU per request -25 %, throughput unchanged.
+ *
+ * Spin (TLS, or few requests in flight): poll without blocking a few times first:
+ * epoll_wait with a zero timeout (cheaper than epoll_pwait2, no timespec to copy), counted
+ * in polls, not clock reads. The number of polls adapts like KVM's halt polling: an event
+ * that came soon after we gave up grows it (to SPIN_MAX), long blocks shrink it to
+ * nothing, so a slow target costs no spinning.
+ *
+ * Constant-rate runs do neither: they sleep until the next intended send. */
 #define SPIN_BASE 8
 #define SPIN_MAX 64
 #define SPIN_SHORT_BLOCK_NS (50 * MP_NS_PER_US)
+#define NAP_MIN_INFLIGHT 16
+#define NAP_MIN_NS (2 * MP_NS_PER_US)
+#define NAP_MAX_NS (20 * MP_NS_PER_US)
+
+static void nap(mp__thread *t) {
+  int64_t ns = t->rtt_ns / 32;
+  if (ns < NAP_MIN_NS) ns = NAP_MIN_NS;
+  if (ns > NAP_MAX_NS) ns = NAP_MAX_NS;
+  struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
+  (void)syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+}
 
 static int poll_or_wait(mp__thread *t, struct epoll_event *evs, int64_t now, int64_t wake) {
-  bool spin = t->run->rate == 0 && t->inflight > 0 && !t->stopping;
+  bool closed_loop = t->run->rate == 0 && t->inflight > 0 && !t->stopping;
+  if (closed_loop && t->nap && t->inflight >= NAP_MIN_INFLIGHT && wake > now) {
+    nap(t);
+    int n = epoll_wait_raw(t->epfd, evs, 0);
+    if (n != 0) return n;
+    now = mp_mono_ns();
+    return wait_events(t->epfd, evs, wake > now ? wake - now : 0);
+  }
+  bool spin = closed_loop;
   if (spin)
     for (uint32_t i = 0; i < t->spin_polls; i++) {
       int n = epoll_wait_raw(t->epfd, evs, 0);
@@ -312,6 +342,8 @@ mp_status mp__thread_init(mp__thread *t, mp_loadgen_run *run, uint32_t index, ui
   t->quota = quota;
   t->next_retry = INT64_MAX;
   t->rr = index % (uint32_t)run->n_eps;
+  t->nap = true;
+  for (size_t e = 0; e < run->n_eps; e++) t->nap = t->nap && run->eps[e].transport->rx_time;
   mp__pacer_init(&t->pacer, run->rate, run->rampup_ns, (uint64_t)run->worker_count * run->n_threads,
                  (uint64_t)run->worker_count * index + run->worker_index);
   for (uint32_t i = 0; i < n_conns; i++) {

@@ -40,8 +40,9 @@ typedef struct tls_ep {
 typedef struct tls_conn {
   SSL *ssl;
   int fd;
-  bool drained; /* the last recv() returned less than asked (or EAGAIN) */
-  bool broken;  /* a fatal error happened: no close_notify, no session to keep */
+  int64_t rx_real_ns; /* the kernel's receive time of the last bytes recv() returned */
+  bool drained;       /* the last recv() returned less than asked (or EAGAIN) */
+  bool broken;        /* a fatal error happened: no close_notify, no session to keep */
 } tls_conn;
 
 /* ---- the BIO: recv/send on the connection's socket ------------------------------------ */
@@ -52,7 +53,7 @@ static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 static int bio_read(BIO *b, char *buf, int len) {
   tls_conn *x = BIO_get_data(b);
   BIO_clear_retry_flags(b);
-  ssize_t n = recv(x->fd, buf, (size_t)len, 0);
+  ssize_t n = mp__tcp_recv(x->fd, buf, (size_t)len, &x->rx_real_ns);
   if (n >= 0) {
     x->drained = n < len;
     return (int)n;
@@ -280,6 +281,7 @@ static ssize_t tls_read(mp__conn *c, void *buf, size_t len) {
   tls_conn *x = c->xport;
   size_t got = 0;
   c->io_swap = false;
+  c->rx_real_ns = 0;
   while (got < len) {
     size_t n = 0;
     int r = SSL_read_ex(x->ssl, (char *)buf + got, len - got, &n);
@@ -310,6 +312,7 @@ static ssize_t tls_read(mp__conn *c, void *buf, size_t len) {
     }
     }
   }
+  c->rx_real_ns = x->rx_real_ns; /* the records it decrypted arrived by then */
   return (ssize_t)got;
 }
 
@@ -372,6 +375,7 @@ const mp__transport_ops mp__transport_tls = {
     .open = tls_open,
     .handshake = tls_handshake,
     .read = tls_read,
+    .rx_time = true,
     .write = tls_write,
     .close = tls_close,
     .cache_free = tls_cache_free,

@@ -155,6 +155,8 @@ static void make_certs(const char *dir) {
 /* The server blocks beyond the plain one: h2c with prior knowledge, TLS with h2 and
  * HTTP/1.1 by ALPN, TLS with HTTP/1.1 only, each with the test locations (see lgtest.h). */
 static void tls_servers(FILE *f, const lg_proc *p, const lg_nginx_opts *o) {
+  if (o->proxy_port)
+    fprintf(f, "  upstream lg_target { server 127.0.0.1:%d; keepalive 64; }\n", o->proxy_port);
   static const char locations[] =
       "    location / { return 200 \"hello\\n\"; }\n"
       "    location = /nginx_status { stub_status; }\n"
@@ -184,6 +186,9 @@ static void tls_servers(FILE *f, const lg_proc *p, const lg_nginx_opts *o) {
     if (o->grpc_port)
       fprintf(f, "    location /meshplane.test.Echo/ { grpc_pass grpc://127.0.0.1:%d; }\n",
               o->grpc_port);
+    if (o->proxy_port)
+      fprintf(f, "    location /delayed { proxy_pass http://lg_target/; proxy_http_version 1.1; "
+                 "proxy_set_header Connection \"\"; }\n");
     fprintf(f, "  }\n");
   }
 }

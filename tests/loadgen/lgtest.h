@@ -43,6 +43,7 @@ void lg_nginx_stop(lg_proc *p);
 typedef struct lg_nginx_opts {
   int keepalive_requests; /* per connection on the two servers (0 = nginx's 1000) */
   int grpc_port;          /* > 0: /meshplane.test.Echo/ is proxied there by grpc_pass */
+  int proxy_port;         /* > 0: /delayed is proxied there (HTTP/1.1, kept-alive) */
 } lg_nginx_opts;
 bool lg_nginx_start_opts(lg_proc *p, const lg_nginx_opts *o);
 

@@ -25,6 +25,8 @@ char *mp__rpc_read_file(const char *path);
 char *mp__rpc_path(const char *service, const char *method);
 /* Copies a slice into dst (size n), NUL-terminated. */
 void mp__rpc_slice_copy(grpc_slice s, char *dst, size_t n);
+/* Whether the .proto files declare service/method unary (generated, see CMakeLists.txt). */
+bool mp__rpc_method_is_unary(const char *service, const char *method);
 /* Constant-time comparison of two strings. */
 bool mp__rpc_secure_equal(const char *a, const char *b);
 

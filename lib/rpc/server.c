@@ -184,6 +184,7 @@ static mp_status add_methods(mp_rpc_server *s, ProtobufCService *service, const 
     m->service = service;
     m->index = i;
     m->is_health = service == mp__health_service();
+    m->unary = mp__rpc_method_is_unary(d->name, d->methods[i].name);
     m->handle = grpc_server_register_method(s->server, m->path, NULL,
                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     if (!m->handle) {

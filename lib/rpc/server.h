@@ -11,6 +11,7 @@ typedef struct mp__method {
   ProtobufCService *service;
   unsigned index; /* into service->descriptor->methods */
   bool is_health; /* exempt from the bearer token */
+  bool unary;     /* from the .proto (see lib/rpc/CMakeLists.txt): the reply waits for the status */
   void *handle;   /* from grpc_server_register_method */
   struct mp__method *next;
 } mp__method;

@@ -57,6 +57,28 @@ static mp_rpc_code call(mp_rpc_channel *ch, const char *method, Meshplane__Test_
   return code;
 }
 
+/* lib/rpc's table of unary methods, read from the .proto files at build time (the server
+ * holds a unary reply back for the status batch, never a stream's first message). */
+bool mp__rpc_method_is_unary(const char *service, const char *method);
+
+static void test_unary_method_table(void **state) {
+  (void)state;
+  assert_true(mp__rpc_method_is_unary("meshplane.test.Echo", "Say"));
+  assert_true(mp__rpc_method_is_unary("grpc.health.v1.Health", "Check"));
+  assert_true(mp__rpc_method_is_unary("meshes.MeshService", "ApplyOperation"));
+  assert_true(mp__rpc_method_is_unary("meshplane.v1.Meshplane", "GetProfile"));
+  assert_false(mp__rpc_method_is_unary("meshplane.test.Echo", "Count"));
+  assert_false(mp__rpc_method_is_unary("grpc.health.v1.Health", "Watch"));
+  assert_false(mp__rpc_method_is_unary("meshes.MeshService", "StreamEvents"));
+  assert_false(mp__rpc_method_is_unary("meshplane.v1.Meshplane", "WatchEvents"));
+  assert_false(mp__rpc_method_is_unary("meshplane.v1.Meshplane", "RunProfile"));
+  assert_false(mp__rpc_method_is_unary("meshplane.v1.LoadGenerator", "Run"));
+  /* Not declared anywhere, or a prefix of a declared name: served as a stream. */
+  assert_false(mp__rpc_method_is_unary("meshplane.test.Echo", "Sa"));
+  assert_false(mp__rpc_method_is_unary("meshplane.test.Ech", "Say"));
+  assert_false(mp__rpc_method_is_unary("other.Service", "Say"));
+}
+
 static void test_unary_and_metadata(void **state) {
   mp_rpc_server *s = start_server(NULL);
   mp_rpc_channel *ch = connect_to(s, NULL);
@@ -479,6 +501,7 @@ int main(void) {
   mp_log_init("test_rpc");
   mp_rpc_init();
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_unary_method_table),
       cmocka_unit_test(test_unary_and_metadata),
       cmocka_unit_test(test_stream_1000),
       cmocka_unit_test(test_errors),

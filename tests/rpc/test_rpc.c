@@ -63,20 +63,29 @@ bool mp__rpc_method_is_unary(const char *service, const char *method);
 
 static void test_unary_method_table(void **state) {
   (void)state;
-  assert_true(mp__rpc_method_is_unary("meshplane.test.Echo", "Say"));
-  assert_true(mp__rpc_method_is_unary("grpc.health.v1.Health", "Check"));
-  assert_true(mp__rpc_method_is_unary("meshes.MeshService", "ApplyOperation"));
-  assert_true(mp__rpc_method_is_unary("meshplane.v1.Meshplane", "GetProfile"));
-  assert_false(mp__rpc_method_is_unary("meshplane.test.Echo", "Count"));
-  assert_false(mp__rpc_method_is_unary("grpc.health.v1.Health", "Watch"));
-  assert_false(mp__rpc_method_is_unary("meshes.MeshService", "StreamEvents"));
-  assert_false(mp__rpc_method_is_unary("meshplane.v1.Meshplane", "WatchEvents"));
-  assert_false(mp__rpc_method_is_unary("meshplane.v1.Meshplane", "RunProfile"));
-  assert_false(mp__rpc_method_is_unary("meshplane.v1.LoadGenerator", "Run"));
-  /* Not declared anywhere, or a prefix of a declared name: served as a stream. */
-  assert_false(mp__rpc_method_is_unary("meshplane.test.Echo", "Sa"));
-  assert_false(mp__rpc_method_is_unary("meshplane.test.Ech", "Say"));
-  assert_false(mp__rpc_method_is_unary("other.Service", "Say"));
+  static const struct {
+    const char *service, *method;
+    bool unary;
+  } cases[] = {
+      {"meshplane.test.Echo", "Say", true},
+      {"grpc.health.v1.Health", "Check", true},
+      {"meshes.MeshService", "ApplyOperation", true},
+      {"meshplane.v1.Meshplane", "GetProfile", true},
+      {"meshplane.test.Echo", "Count", false},
+      {"grpc.health.v1.Health", "Watch", false},
+      {"meshes.MeshService", "StreamEvents", false},
+      {"meshplane.v1.Meshplane", "WatchEvents", false},
+      {"meshplane.v1.Meshplane", "RunProfile", false},
+      {"meshplane.v1.LoadGenerator", "Run", false},
+      /* Not declared anywhere, or a prefix of a declared name: served as a stream. */
+      {"meshplane.test.Echo", "Sa", false},
+      {"meshplane.test.Ech", "Say", false},
+      {"other.Service", "Say", false},
+  };
+  for (size_t i = 0; i < MP_ARRAY_LEN(cases); i++)
+    if (mp__rpc_method_is_unary(cases[i].service, cases[i].method) != cases[i].unary)
+      fail_msg("%s/%s should be %s", cases[i].service, cases[i].method,
+               cases[i].unary ? "unary" : "a stream");
 }
 
 static void test_unary_and_metadata(void **state) {

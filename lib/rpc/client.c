@@ -1,7 +1,8 @@
-/* gRPC client calls on C core: unary and server-streaming, each on its own pluck queue,
- * plus one process-wide watcher thread that keeps every channel polled, so reconnect
- * backoff timers fire on time and a restarted peer is reachable again within about a
- * second (without a poller, gRPC's backup poller runs only every 5 s). */
+/* gRPC client calls on C core: unary and server-streaming calls, each waited for on a pluck
+ * queue by its caller, and asynchronous unary calls. One process-wide watcher thread keeps
+ * every channel polled, so reconnect backoff timers fire on time and a restarted peer is
+ * reachable again within about a second (without a poller, gRPC's backup poller runs only
+ * every 5 s); it also completes the asynchronous calls and runs their callbacks. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,11 @@
 
 void mp__rpc_client_thread_cleanup(void);
 
+/* The watcher's queue carries two kinds of tags; each starts with its kind. */
+enum { TAG_WATCH, TAG_ASYNC };
+
 typedef struct watch {
+  int kind; /* TAG_WATCH */
   grpc_channel *ch;
   bool closing; /* the channel was destroyed; free when the watch completes */
 } watch;
@@ -26,7 +31,7 @@ static struct {
   pthread_t thread;
   bool running;
   grpc_completion_queue *cq;
-  size_t armed; /* watches in flight */
+  size_t armed; /* watches and asynchronous calls in flight */
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 struct mp_rpc_channel {
@@ -43,12 +48,20 @@ static void watch_arm(watch *w) {
   W.armed++;
 }
 
+static void async_complete(void *tag);
+static void armed_add(int d);
+
 static void *watcher(void *arg) {
   (void)arg;
   for (;;) {
     grpc_event ev = grpc_completion_queue_next(W.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
     if (ev.type != GRPC_OP_COMPLETE) continue;
+    if (*(int *)ev.tag == TAG_ASYNC) {
+      async_complete(ev.tag);
+      armed_add(-1);
+      continue;
+    }
     watch *w = ev.tag;
     pthread_mutex_lock(&W.mu);
     W.armed--;
@@ -143,6 +156,7 @@ mp_status mp_rpc_channel_new(const char *target, const mp_rpc_channel_opts *opts
     c->authorization = mp_asprintf("Bearer %s", opts->auth_token);
 
   c->w = mp_calloc(1, sizeof *c->w);
+  c->w->kind = TAG_WATCH;
   c->w->ch = c->ch;
   pthread_mutex_lock(&W.mu);
   if (!W.running) {
@@ -261,10 +275,14 @@ void mp__rpc_client_thread_cleanup(void) {
   }
 }
 
+/* Where a call's batches complete: the calling thread's unary queue, a queue of its own
+ * (streams), or the watcher's queue (asynchronous calls). */
+typedef enum { CQ_THREAD, CQ_OWN, CQ_WATCHER } cq_kind;
+
 static mp_rpc_code call_begin(call_base *b, mp_rpc_channel *ch,
                               const ProtobufCServiceDescriptor *svc, const char *method,
                               const ProtobufCMessage *req, const mp_rpc_call_opts *opts,
-                              bool own_cq, mp_rpc_status *st) {
+                              cq_kind cqk, mp_rpc_status *st) {
   memset(b, 0, sizeof *b);
   b->method = protobuf_c_service_descriptor_get_method_by_name(svc, method);
   if (!b->method) {
@@ -298,8 +316,10 @@ static mp_rpc_code call_begin(call_base *b, mp_rpc_channel *ch,
     b->md[b->md_count].key = grpc_slice_from_static_string("authorization");
     b->md[b->md_count++].value = grpc_slice_from_static_string(ch->authorization);
   }
-  b->own_cq = own_cq;
-  b->cq = own_cq ? grpc_completion_queue_create_for_pluck(NULL) : thread_cq();
+  b->own_cq = cqk == CQ_OWN;
+  b->cq = cqk == CQ_OWN      ? grpc_completion_queue_create_for_pluck(NULL)
+          : cqk == CQ_THREAD ? thread_cq()
+                             : W.cq;
   char *path = mp__rpc_path(svc->name, method);
   grpc_slice path_slice = grpc_slice_from_copied_string(path);
   mp_free(path);
@@ -362,22 +382,46 @@ static void call_end(call_base *b) {
   gpr_free((void *)b->error_string);
 }
 
+/* The one batch of a unary call: send everything, receive everything. */
+static size_t unary_ops(call_base *b, grpc_op *ops, const mp_rpc_call_opts *opts,
+                        grpc_byte_buffer **reply) {
+  size_t n = send_ops(b, ops, opts);
+  memset(&ops[n], 0, 2 * sizeof *ops);
+  ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+  ops[n++].data.recv_initial_metadata.recv_initial_metadata = &b->recv_md;
+  ops[n].op = GRPC_OP_RECV_MESSAGE;
+  ops[n++].data.recv_message.recv_message = reply;
+  status_op(b, &ops[n++]);
+  return n;
+}
+
+/* The outcome of a finished unary call; consumes reply. */
+static mp_rpc_code unary_result(call_base *b, mp_rpc_channel *ch, grpc_byte_buffer *reply,
+                                ProtobufCMessage **resp, mp_rpc_status *st) {
+  *resp = NULL;
+  mp_rpc_code code = take_status(b, ch, st);
+  if (code == MP_RPC_OK) {
+    *resp = reply ? mp__rpc_unpack(b->method->output, reply) : NULL;
+    if (!*resp) {
+      code = MP_RPC_INTERNAL;
+      set_status(st, code, "%s returned %s", b->method->name,
+                 reply ? "a reply that is not a valid message" : "no reply");
+    }
+  }
+  if (reply) grpc_byte_buffer_destroy(reply);
+  return code;
+}
+
 mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *service,
                          const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp,
                          const mp_rpc_call_opts *opts, mp_rpc_status *st) {
   *resp = NULL;
   call_base b;
-  mp_rpc_code code = call_begin(&b, ch, service, method, req, opts, false, st);
+  mp_rpc_code code = call_begin(&b, ch, service, method, req, opts, CQ_THREAD, st);
   if (code != MP_RPC_OK) return code;
   grpc_op ops[6];
-  size_t n = send_ops(&b, ops, opts);
   grpc_byte_buffer *reply = NULL;
-  memset(&ops[n], 0, 2 * sizeof *ops);
-  ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
-  ops[n++].data.recv_initial_metadata.recv_initial_metadata = &b.recv_md;
-  ops[n].op = GRPC_OP_RECV_MESSAGE;
-  ops[n++].data.recv_message.recv_message = &reply;
-  status_op(&b, &ops[n++]);
+  size_t n = unary_ops(&b, ops, opts, &reply);
   int tag;
   if (grpc_call_start_batch(b.call, ops, n, &tag, NULL) != GRPC_CALL_OK) {
     set_status(st, MP_RPC_INTERNAL, "cannot start the call to %s", method);
@@ -386,18 +430,65 @@ mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *s
     return MP_RPC_INTERNAL;
   }
   grpc_completion_queue_pluck(b.cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-  code = take_status(&b, ch, st);
-  if (code == MP_RPC_OK) {
-    *resp = reply ? mp__rpc_unpack(b.method->output, reply) : NULL;
-    if (!*resp) {
-      code = MP_RPC_INTERNAL;
-      set_status(st, code, "%s returned %s", method,
-                 reply ? "a reply that is not a valid message" : "no reply");
-    }
-  }
-  if (reply) grpc_byte_buffer_destroy(reply);
+  code = unary_result(&b, ch, reply, resp, st);
   call_end(&b);
   return code;
+}
+
+/* ---- asynchronous unary calls: completed by the watcher thread ---------------------------- */
+
+typedef struct async_call {
+  int kind; /* TAG_ASYNC: the batch's tag is the record itself */
+  call_base b;
+  mp_rpc_channel *ch;
+  grpc_byte_buffer *reply;
+  mp_rpc_unary_done done;
+  void *arg;
+} async_call;
+
+static void armed_add(int d) {
+  pthread_mutex_lock(&W.mu);
+  W.armed = (size_t)((ptrdiff_t)W.armed + d);
+  if (d < 0) pthread_cond_broadcast(&W.cv);
+  pthread_mutex_unlock(&W.mu);
+}
+
+mp_rpc_code mp_rpc_unary_async(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *service,
+                               const char *method, const ProtobufCMessage *req,
+                               const mp_rpc_call_opts *opts, mp_rpc_unary_done done, void *arg,
+                               mp_rpc_status *st) {
+  async_call *a = mp_calloc(1, sizeof *a);
+  a->kind = TAG_ASYNC;
+  mp_rpc_code code = call_begin(&a->b, ch, service, method, req, opts, CQ_WATCHER, st);
+  if (code != MP_RPC_OK) {
+    mp_free(a);
+    return code;
+  }
+  a->ch = ch;
+  a->done = done;
+  a->arg = arg;
+  grpc_op ops[6];
+  size_t n = unary_ops(&a->b, ops, opts, &a->reply);
+  armed_add(1); /* before the batch: it may complete at once */
+  if (grpc_call_start_batch(a->b.call, ops, n, a, NULL) != GRPC_CALL_OK) {
+    armed_add(-1);
+    set_status(st, MP_RPC_INTERNAL, "cannot start the call to %s", method);
+    grpc_call_cancel(a->b.call, NULL);
+    call_end(&a->b);
+    mp_free(a);
+    return MP_RPC_INTERNAL;
+  }
+  return MP_RPC_OK;
+}
+
+static void async_complete(void *tag) {
+  async_call *a = tag;
+  mp_rpc_status st;
+  ProtobufCMessage *resp;
+  mp_rpc_code code = unary_result(&a->b, a->ch, a->reply, &resp, &st);
+  call_end(&a->b);
+  a->done(a->arg, code, resp, &st);
+  mp_free(a);
 }
 
 /* ---- server streaming -------------------------------------------------------------------- */
@@ -417,7 +508,7 @@ mp_rpc_code mp_rpc_stream_open(mp_rpc_channel *ch, const ProtobufCServiceDescrip
                                mp_rpc_status *st) {
   *out = NULL;
   mp_rpc_stream *s = mp_calloc(1, sizeof *s);
-  mp_rpc_code code = call_begin(&s->b, ch, service, method, req, opts, true, st);
+  mp_rpc_code code = call_begin(&s->b, ch, service, method, req, opts, CQ_OWN, st);
   if (code != MP_RPC_OK) {
     mp_free(s);
     return code;

@@ -1,10 +1,13 @@
 /* rpc_bench: unary calls/s and stream messages/s through lib/rpc with 1, 16 and 64
  * concurrent callers over one channel, with p50/p99 latency. The server is a separate
- * process (mp_echo_server) on loopback; both share this machine's cores.
+ * process (mp_echo_server) on loopback; both share this machine's cores. Unary calls are
+ * measured twice: blocking callers (a thread each, mp_rpc_unary) and asynchronous calls in
+ * flight (mp_rpc_unary_async, completed on lib/rpc's client thread).
  *
  *   build/tests/bench/rpc_bench [--duration 5s] [--callers 1,16,64]
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +76,102 @@ static int cmp64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Prints a unary line; sorts lat. */
+static void report_unary(const char *what, int callers, double rate, int64_t *lat, size_t n,
+                         int64_t errors) {
+  qsort(lat, n, sizeof *lat, cmp64);
+  printf("%s callers=%-3d  %9.0f calls/s  p50=%lldus p99=%lldus  errors=%lld\n", what, callers,
+         rate, n ? (long long)lat[n / 2] : 0, n ? (long long)lat[n * 99 / 100] : 0,
+         (long long)errors);
+}
+
+/* Asynchronous unary calls (mp_rpc_unary_async): `callers` calls kept in flight, each
+ * started again from its completion on lib/rpc's client thread - no thread per caller. */
+typedef struct async_bench {
+  mp_rpc_channel *ch;
+  int64_t end_ns;
+  Meshplane__Test__EchoRequest req;
+  mp_rpc_call_opts opts;
+  atomic_llong ops, errors;
+  int64_t *lat_us; /* only the client thread records, until live is 0 */
+  size_t nlat, caplat;
+  int live; /* chains still running, under mu */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} async_bench;
+
+typedef struct async_slot {
+  async_bench *b;
+  int64_t t0;
+} async_slot;
+
+static void chain_end(async_bench *b) {
+  pthread_mutex_lock(&b->mu);
+  b->live--;
+  pthread_cond_signal(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
+
+static void async_start(async_slot *s);
+
+static void async_done(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
+                       const mp_rpc_status *st) {
+  (void)st;
+  async_slot *s = arg;
+  async_bench *b = s->b;
+  if (code == MP_RPC_OK) {
+    protobuf_c_message_free_unpacked(resp, NULL);
+    b->ops++;
+  } else {
+    b->errors++;
+  }
+  if (b->nlat == b->caplat) {
+    b->caplat = b->caplat ? b->caplat * 2 : 4096;
+    b->lat_us = mp_realloc(b->lat_us, b->caplat * sizeof *b->lat_us);
+  }
+  int64_t now = mp_mono_ns();
+  b->lat_us[b->nlat++] = (now - s->t0) / 1000;
+  if (now < b->end_ns)
+    async_start(s);
+  else
+    chain_end(b);
+}
+
+static void async_start(async_slot *s) {
+  s->t0 = mp_mono_ns();
+  mp_rpc_status st;
+  if (mp_rpc_unary_async(s->b->ch, ECHO, "Say", &s->b->req.base, &s->b->opts, async_done, s, &st) !=
+      MP_RPC_OK) {
+    s->b->errors++;
+    chain_end(s->b);
+  }
+}
+
+static void run_async(mp_rpc_channel *ch, int callers, int64_t dur_ns) {
+  async_bench b = {.ch = ch, .opts = {.timeout_ms = 10000}, .live = callers};
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  b.req = req;
+  b.req.text = "benchmark payload of a typical small request";
+  pthread_mutex_init(&b.mu, NULL);
+  pthread_cond_init(&b.cv, NULL);
+  async_slot *slots = mp_calloc((size_t)callers, sizeof *slots);
+  int64_t t0 = mp_mono_ns();
+  b.end_ns = t0 + dur_ns;
+  for (int i = 0; i < callers; i++) {
+    slots[i].b = &b;
+    async_start(&slots[i]);
+  }
+  pthread_mutex_lock(&b.mu);
+  while (b.live > 0) pthread_cond_wait(&b.cv, &b.mu);
+  pthread_mutex_unlock(&b.mu);
+  double secs = (double)(mp_mono_ns() - t0) / 1e9;
+  report_unary("unary async", callers, (double)b.ops / secs, b.lat_us, b.nlat, b.errors);
+  mp_free(b.lat_us);
+  mp_free(slots);
+  pthread_mutex_destroy(&b.mu);
+  pthread_cond_destroy(&b.cv);
+}
+
 static void run(mp_rpc_channel *ch, int callers, bool stream, int64_t dur_ns) {
   worker *w = mp_calloc((size_t)callers, sizeof *w);
   pthread_t *t = mp_calloc((size_t)callers, sizeof *t);
@@ -100,10 +199,7 @@ static void run(mp_rpc_channel *ch, int callers, bool stream, int64_t dur_ns) {
       memcpy(all + k, w[i].lat_us, w[i].nlat * sizeof *all);
       k += w[i].nlat;
     }
-    qsort(all, nlat, sizeof *all, cmp64);
-    printf("unary   callers=%-3d  %9.0f calls/s  p50=%lldus p99=%lldus  errors=%lld\n", callers,
-           (double)ops / secs, nlat ? (long long)all[nlat / 2] : 0,
-           nlat ? (long long)all[nlat * 99 / 100] : 0, (long long)errors);
+    report_unary("unary  ", callers, (double)ops / secs, all, nlat, errors);
     mp_free(all);
   }
   for (int i = 0; i < callers; i++) mp_free(w[i].lat_us);
@@ -167,6 +263,7 @@ int main(int argc, char **argv) {
   mp_rpc_channel_wait_ready(ch, 5000);
   printf("rpc_bench: server %s, %.1f s per measurement, one channel\n", target, (double)dur / 1e9);
   for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), false, dur);
+  for (size_t i = 0; i < callers.len; i++) run_async(ch, atoi(callers.items[i]), dur);
   for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), true, dur);
   mp_rpc_channel_free(ch);
   if (pid > 0) {

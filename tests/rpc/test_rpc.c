@@ -297,6 +297,92 @@ static void test_concurrent_calls(void **state) {
   mp_rpc_server_free(s);
 }
 
+/* Asynchronous unary calls: 16 chains, each starting its next call from the completion of
+ * the previous one on lib/rpc's client thread; every reply matches its request. */
+typedef struct async_chain {
+  mp_rpc_channel *ch;
+  int id, left, ok;
+  char text[32];
+  mp_rpc_code last_code;
+  char last_message[256];
+  pthread_mutex_t *mu;
+  pthread_cond_t *cv;
+  int *live;
+} async_chain;
+
+static void chain_done(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
+                       const mp_rpc_status *st);
+
+static bool chain_next(async_chain *c) {
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  snprintf(c->text, sizeof c->text, "%d:%d", c->id, c->left);
+  req.text = c->text;
+  mp_rpc_call_opts o = {.timeout_ms = ok_deadline()};
+  mp_rpc_status st;
+  return mp_rpc_unary_async(c->ch, ECHO, "Say", &req.base, &o, chain_done, c, &st) == MP_RPC_OK;
+}
+
+static void chain_done(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
+                       const mp_rpc_status *st) {
+  async_chain *c = arg;
+  c->last_code = code;
+  mp_strlcpy(c->last_message, st->message, sizeof c->last_message);
+  if (code == MP_RPC_OK) {
+    if (!strcmp(((Meshplane__Test__EchoReply *)resp)->text, c->text)) c->ok++;
+    protobuf_c_message_free_unpacked(resp, NULL);
+  }
+  if (code == MP_RPC_OK && --c->left > 0 && chain_next(c)) return;
+  pthread_mutex_lock(c->mu);
+  (*c->live)--;
+  pthread_cond_broadcast(c->cv);
+  pthread_mutex_unlock(c->mu);
+}
+
+static void test_async_calls(void **state) {
+  mp_rpc_server *s = start_server(NULL);
+  mp_rpc_channel *ch = connect_to(s, NULL);
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+  enum { CHAINS = 16 };
+  async_chain c[CHAINS];
+  int calls = scale(200), live = CHAINS;
+  for (int i = 0; i < CHAINS; i++) {
+    c[i] = (async_chain){.ch = ch, .id = i, .left = calls, .mu = &mu, .cv = &cv, .live = &live};
+    assert_true(chain_next(&c[i]));
+  }
+  pthread_mutex_lock(&mu);
+  while (live > 0) pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
+  for (int i = 0; i < CHAINS; i++) assert_int_equal(c[i].ok, calls);
+
+  /* Failures reach done with their status: the server's, and a deadline. */
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  req.text = "no such profile";
+  req.fail_code = MP_RPC_NOT_FOUND;
+  req.sleep_ms = 5000;
+  async_chain f[2] = {{.left = 1, .mu = &mu, .cv = &cv, .live = &live},
+                      {.left = 1, .mu = &mu, .cv = &cv, .live = &live}};
+  live = 2;
+  mp_rpc_call_opts o = {.timeout_ms = 200};
+  mp_rpc_status st;
+  assert_int_equal(mp_rpc_unary_async(ch, ECHO, "Fail", &req.base, &o, chain_done, &f[0], &st),
+                   MP_RPC_OK);
+  assert_int_equal(mp_rpc_unary_async(ch, ECHO, "Sleep", &req.base, &o, chain_done, &f[1], &st),
+                   MP_RPC_OK);
+  pthread_mutex_lock(&mu);
+  while (live > 0) pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
+  assert_int_equal(f[0].last_code, MP_RPC_NOT_FOUND);
+  assert_string_equal(f[0].last_message, "no such profile");
+  assert_int_equal(f[1].last_code, MP_RPC_DEADLINE_EXCEEDED);
+  /* A call that cannot start says so at once, and done is never called. */
+  assert_int_equal(mp_rpc_unary_async(ch, ECHO, "Shout", &req.base, &o, chain_done, NULL, &st),
+                   MP_RPC_UNIMPLEMENTED);
+  mp_rpc_channel_free(ch);
+  mp_rpc_server_free(s);
+  (void)state;
+}
+
 typedef struct shutdown_arg {
   mp_rpc_server *s;
   int64_t took_ms;
@@ -517,6 +603,7 @@ int main(void) {
       cmocka_unit_test(test_deadlines),
       cmocka_unit_test(test_client_cancel),
       cmocka_unit_test(test_concurrent_calls),
+      cmocka_unit_test(test_async_calls),
       cmocka_unit_test(test_shutdown_with_stream),
       cmocka_unit_test(test_shutdown_cancels_after_grace),
       cmocka_unit_test(test_reconnect),

@@ -184,6 +184,23 @@ mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *s
                          const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp,
                          const mp_rpc_call_opts *opts, mp_rpc_status *st);
 
+/* What an asynchronous unary call reports, once: resp on MP_RPC_OK (the callee's to free
+ * with protobuf_c_message_free_unpacked), else NULL and st says why. */
+typedef void (*mp_rpc_unary_done)(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
+                                  const mp_rpc_status *st);
+
+/* Starts a unary call and returns at once; done(arg, ...) runs when it ends, exactly once,
+ * on the library's client thread (the one that keeps channels reconnecting and completes
+ * every asynchronous call: done must not block, and may start more calls). Many calls in
+ * flight cost no thread each - for fanning out to many servers, or keeping N calls in
+ * flight on one channel. MP_RPC_OK when the call started; another code (and st) when it
+ * could not start, and then done is not called. The channel must stay open until every
+ * done on it has run. */
+mp_rpc_code mp_rpc_unary_async(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *service,
+                               const char *method, const ProtobufCMessage *req,
+                               const mp_rpc_call_opts *opts, mp_rpc_unary_done done, void *arg,
+                               mp_rpc_status *st);
+
 typedef struct mp_rpc_stream mp_rpc_stream;
 
 /* Starts a server-streaming call. On MP_RPC_OK *out is the stream (free with

@@ -1,10 +1,10 @@
 /* The gRPC server: registration from protobuf-c service descriptors, a pool of threads
- * that wait for calls on one notification queue and run each call to completion on its
- * own per-call queue, and a graceful shutdown.
+ * that take calls from one notification queue and run each call to completion on its
+ * own per-call queue (pool.c), and a graceful shutdown.
  *
- * The model is the C++ synchronous server's: every registered method keeps requested
- * call slots armed; a pool thread that receives a call re-arms the slot, then runs the
- * handler itself with blocking start_batch + pluck on the call's own queue (see call.c).
+ * Every registered method keeps requested call slots armed; the pool thread that receives
+ * a call re-arms the slot, then runs the handler itself with blocking start_batch + pluck
+ * on the call's own queue (see call.c).
  * One generic slot is always armed as well, so a call to an unknown method is answered
  * UNIMPLEMENTED at once instead of hanging until the client's deadline.
  */
@@ -17,9 +17,6 @@
 #include "server.h"
 
 #define SLOTS_PER_METHOD 2
-#define IDLE_EXIT_MS 5000
-
-static void *pool_thread(void *arg);
 
 /* ---- per-call completion queues, recycled ----------------------------------------- */
 
@@ -57,7 +54,7 @@ void mp__server_cq_put(mp_rpc_server *s, grpc_completion_queue *cq) {
 
 /* ---- slots ------------------------------------------------------------------------------ */
 
-static void slot_free(mp__slot *sl) {
+void mp__slot_free(mp__slot *sl) {
   if (!sl) return;
   grpc_metadata_array_destroy(&sl->md);
   grpc_call_details_destroy(&sl->details);
@@ -66,8 +63,7 @@ static void slot_free(mp__slot *sl) {
   mp_free(sl);
 }
 
-/* Arms a request for the next call of method m (NULL: any unregistered method). */
-static void slot_arm(mp_rpc_server *s, mp__method *m) {
+void mp__slot_arm(mp_rpc_server *s, mp__method *m) {
   mp__slot *sl = mp_calloc(1, sizeof *sl);
   sl->srv = s;
   sl->method = m;
@@ -83,7 +79,7 @@ static void slot_arm(mp_rpc_server *s, mp__method *m) {
   }
   if (err != GRPC_CALL_OK) {
     mp_warn("cannot request a call", "method=%s err=%d", m ? m->path : "*", (int)err);
-    slot_free(sl);
+    mp__slot_free(sl);
   }
 }
 
@@ -209,33 +205,15 @@ mp_status mp_rpc_server_add_service_alias(mp_rpc_server *s, ProtobufCService *se
   return add_methods(s, service, service_name, renames);
 }
 
-static void spawn_thread(mp_rpc_server *s) {
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &attr, pool_thread, s) != 0) {
-    pthread_mutex_lock(&s->mu);
-    s->threads--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    mp_warn("cannot start an rpc thread", "threads=%u", s->threads);
-  }
-  pthread_attr_destroy(&attr);
-}
-
 mp_status mp_rpc_server_start(mp_rpc_server *s) {
   if (s->started) return MP_OK;
   grpc_server_start(s->server);
   s->started = true;
   mp__health_set(s->health, "", 1);
   for (mp__method *m = s->methods; m; m = m->next)
-    for (int i = 0; i < SLOTS_PER_METHOD; i++) slot_arm(s, m);
-  slot_arm(s, NULL);
-  pthread_mutex_lock(&s->mu);
-  s->threads = s->opts.min_threads;
-  pthread_mutex_unlock(&s->mu);
-  for (unsigned i = 0; i < s->opts.min_threads; i++) spawn_thread(s);
+    for (int i = 0; i < SLOTS_PER_METHOD; i++) mp__slot_arm(s, m);
+  mp__slot_arm(s, NULL);
+  mp__pool_start(s);
   return MP_OK;
 }
 
@@ -246,70 +224,6 @@ void mp_rpc_server_set_health(mp_rpc_server *s, const char *service, bool servin
 }
 
 mp__health *mp__server_health(mp_rpc_server *s) { return s->health; }
-
-/* ---- the pool --------------------------------------------------------------------------- */
-
-/* Handles one event of the notification queue. Returns false when the thread should
- * exit. Called without the lock. */
-static bool handle_event(mp_rpc_server *s, grpc_event ev) {
-  if (ev.type == GRPC_QUEUE_SHUTDOWN) return false;
-  if (ev.type == GRPC_QUEUE_TIMEOUT) {
-    pthread_mutex_lock(&s->mu);
-    bool exit = s->threads > s->opts.min_threads && s->idle > 0;
-    pthread_mutex_unlock(&s->mu);
-    return !exit;
-  }
-  if (ev.tag == &s->shutdown_tag) {
-    pthread_mutex_lock(&s->mu);
-    s->shutdown_done = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    return true;
-  }
-  mp__slot *sl = ev.tag;
-  if (!ev.success) { /* the server is shutting down: the slot is no longer armed */
-    slot_free(sl);
-    return true;
-  }
-  pthread_mutex_lock(&s->mu);
-  bool spawn = s->idle == 0 && s->threads < s->opts.max_threads;
-  if (spawn) s->threads++;
-  s->active_calls++;
-  bool rearm = !s->draining;
-  pthread_mutex_unlock(&s->mu);
-  if (spawn) spawn_thread(s);
-  /* Re-arm while this call is still alive: the server cannot finish shutting down (and
-   * the queue cannot be shut down) before it ends. */
-  if (rearm) slot_arm(s, sl->method);
-  mp__call_run(s, sl);
-  grpc_call_unref(sl->call);
-  sl->call = NULL;
-  slot_free(sl);
-  pthread_mutex_lock(&s->mu);
-  s->active_calls--;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
-  return true;
-}
-
-static void *pool_thread(void *arg) {
-  mp_rpc_server *s = arg;
-  for (;;) {
-    pthread_mutex_lock(&s->mu);
-    s->idle++;
-    pthread_mutex_unlock(&s->mu);
-    grpc_event ev = grpc_completion_queue_next(s->cq, mp__rpc_deadline_in(IDLE_EXIT_MS), NULL);
-    pthread_mutex_lock(&s->mu);
-    s->idle--;
-    pthread_mutex_unlock(&s->mu);
-    if (!handle_event(s, ev)) break;
-  }
-  pthread_mutex_lock(&s->mu);
-  s->threads--;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
-  return NULL;
-}
 
 /* ---- shutdown ----------------------------------------------------------------------------- */
 
@@ -365,9 +279,7 @@ void mp_rpc_server_shutdown(mp_rpc_server *s) {
   while (!s->shutdown_done || s->active_calls > 0) pthread_cond_wait(&s->cv, &s->mu);
   pthread_mutex_unlock(&s->mu);
   grpc_completion_queue_shutdown(s->cq);
-  pthread_mutex_lock(&s->mu);
-  while (s->threads > 0) pthread_cond_wait(&s->cv, &s->mu);
-  pthread_mutex_unlock(&s->mu);
+  mp__pool_stop(s);
 }
 
 void mp_rpc_server_free(mp_rpc_server *s) {

@@ -3,6 +3,7 @@
 #define MP_RPC_SERVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "internal.h"
 
@@ -13,6 +14,9 @@ typedef struct mp__method {
   bool is_health; /* exempt from the bearer token */
   bool unary;     /* from the .proto (see lib/rpc/CMakeLists.txt): the reply waits for the status */
   void *handle;   /* from grpc_server_register_method */
+  /* How long its handler runs (pool.c): calls run, moving average in ns. Updated without
+   * a lock by whichever thread ran a call: an estimate. */
+  _Atomic int64_t runs, avg_ns;
   struct mp__method *next;
 } mp__method;
 
@@ -37,7 +41,15 @@ struct mp_rpc_server {
   mp__health *health;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  unsigned threads, idle, active_calls;
+  /* The pool (pool.c): threads in all; pollers in grpc_completion_queue_next on cq (at
+   * most one wanted); parked on park_cv; calls running. poll_gap_since: when the last
+   * poller left the queue (0 while one polls). */
+  pthread_cond_t park_cv, watchdog_cv;
+  unsigned threads, pollers, parked, active_calls;
+  int64_t poll_gap_since;
+  pthread_t watchdog;
+  bool watchdog_running, watchdog_parked, cq_down;
+  _Atomic uint64_t calls_started;
   bool started, draining, shut, shutdown_done;
   int shutdown_tag; /* its address is the shutdown notification's tag */
   struct {
@@ -45,6 +57,14 @@ struct mp_rpc_server {
     size_t len, cap;
   } free_cqs;
 };
+
+/* The threads that poll the notification queue and run calls (pool.c). */
+void mp__pool_start(mp_rpc_server *s);
+void mp__pool_stop(mp_rpc_server *s); /* after the queue was shut down */
+/* Frees an armed slot, and one whose call ran (server.c). */
+void mp__slot_free(mp__slot *sl);
+/* Arms a request for the next call of method m (NULL: any unregistered method). */
+void mp__slot_arm(mp_rpc_server *s, mp__method *m);
 
 /* Runs one call to completion on the calling thread (call.c). The caller unrefs. */
 void mp__call_run(mp_rpc_server *s, mp__slot *sl);

@@ -15,7 +15,9 @@ int mp__tcp_open(mp__conn *c, const mp__endpoint *ep) {
    * for the peer's delayed ACK. */
   int one = 1;
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  /* Reads report when the kernel received the data (mp__tcp_recv). */
+  /* Reads report when the kernel received the data (mp__tcp_recv). On a machine where no
+   * socket wanted that before, the kernel turns it on in the background: the first reads
+   * may come without a time, and the loop uses its own clock for them. */
   (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   if (connect(fd, (const struct sockaddr *)&ep->addr, ep->addrlen) < 0 && errno != EINPROGRESS) {
     int err = errno;

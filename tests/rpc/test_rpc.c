@@ -383,6 +383,56 @@ static void test_async_calls(void **state) {
   (void)state;
 }
 
+/* A handler the server has learned to run inline (quick every time so far) blocks for
+ * 800 ms: the watchdog hands the queue to another thread, so other calls go on. */
+typedef struct sleep_arg {
+  mp_rpc_channel *ch;
+  int64_t ms;
+  mp_rpc_code code;
+} sleep_arg;
+
+static void *sleep_thread(void *p) {
+  sleep_arg *a = p;
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  req.text = "slept";
+  req.sleep_ms = a->ms;
+  ProtobufCMessage *resp = NULL;
+  mp_rpc_call_opts o = {.timeout_ms = ok_deadline()};
+  mp_rpc_status st;
+  a->code = mp_rpc_unary(a->ch, ECHO, "Sleep", &req.base, &resp, &o, &st);
+  if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+  return NULL;
+}
+
+static void test_blocking_inline_handler(void **state) {
+  mp_rpc_server *s = start_server(NULL);
+  mp_rpc_channel *ch = connect_to(s, NULL);
+  sleep_arg quick = {.ch = ch, .ms = 0};
+  for (int i = 0; i < 20; i++) {
+    sleep_thread(&quick);
+    assert_int_equal(quick.code, MP_RPC_OK);
+  }
+  sleep_arg slow = {.ch = ch, .ms = 800};
+  pthread_t t;
+  pthread_create(&t, NULL, sleep_thread, &slow);
+  mp_sleep_ms(100); /* the slow call is running */
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  req.text = "meanwhile";
+  ProtobufCMessage *resp = NULL;
+  mp_rpc_call_opts o = {.timeout_ms = ok_deadline()};
+  mp_rpc_status st;
+  int64_t t0 = mp_mono_ns();
+  assert_int_equal(mp_rpc_unary(ch, ECHO, "Say", &req.base, &resp, &o, &st), MP_RPC_OK);
+  int64_t took_ms = (mp_mono_ns() - t0) / MP_NS_PER_MS;
+  protobuf_c_message_free_unpacked(resp, NULL);
+  pthread_join(t, NULL);
+  assert_int_equal(slow.code, MP_RPC_OK);
+  if (took_ms > 400) fail_msg("a call waited %lld ms behind a blocked handler", (long long)took_ms);
+  mp_rpc_channel_free(ch);
+  mp_rpc_server_free(s);
+  (void)state;
+}
+
 typedef struct shutdown_arg {
   mp_rpc_server *s;
   int64_t took_ms;
@@ -604,6 +654,7 @@ int main(void) {
       cmocka_unit_test(test_client_cancel),
       cmocka_unit_test(test_concurrent_calls),
       cmocka_unit_test(test_async_calls),
+      cmocka_unit_test(test_blocking_inline_handler),
       cmocka_unit_test(test_shutdown_with_stream),
       cmocka_unit_test(test_shutdown_cancels_after_grace),
       cmocka_unit_test(test_reconnect),

@@ -116,7 +116,8 @@ static void test_insecure(void **state) {
 
 /* A closed-loop run over TLS with many connections naps between polls; the kernel's receive
  * times of the TLS records keep its latencies true: 20 ms of lg_target behind nginx, within
- * one histogram bucket + 2 ms (the proxy hop and the TLS work). */
+ * one histogram bucket + 2 ms (the proxy hop and the TLS work). A busy machine can make
+ * nginx or the target late, so up to three attempts. */
 static void test_closed_loop_latency_truth(void **state) {
   (void)state;
   if (!have_nginx) skip();
@@ -127,18 +128,25 @@ static void test_closed_loop_latency_truth(void **state) {
                        .threads = 1,
                        .duration_ns = MP_NS_PER_S,
                        .tls_insecure = true};
-  mp_loadgen_run *run = lg_run_spec(&s);
-  const mp_loadgen_result *r = mp_loadgen_result_get(run);
-  assert_true(r->total.requests >= 32);
-  assert_int_equal(r->total.errors, 0);
-  assert_int_equal(r->total.status[200], r->total.requests);
-  const mp_hdr *h = r->total.uncorrected;
-  int64_t p50 = mp_hdr_value_at_percentile(h, 50);
-  int64_t bucket = 20000;
-  while (mp_hdr_values_equivalent(h, 20000, bucket + 1)) bucket++;
+  int64_t p50 = 0, min = 0, bucket = 20000;
+  for (int attempt = 1; attempt <= 3; attempt++) {
+    mp_loadgen_run *run = lg_run_spec(&s);
+    const mp_loadgen_result *r = mp_loadgen_result_get(run);
+    uint64_t requests = r->total.requests, errors = r->total.errors, ok = r->total.status[200];
+    const mp_hdr *h = r->total.uncorrected;
+    p50 = mp_hdr_value_at_percentile(h, 50);
+    min = mp_hdr_min(h);
+    while (mp_hdr_values_equivalent(h, 20000, bucket + 1)) bucket++;
+    mp_loadgen_free(run);
+    assert_true(requests >= 32);
+    assert_int_equal(errors, 0);
+    assert_int_equal(ok, requests);
+    if (p50 >= 20000 && p50 <= bucket + 1 + 2000 && min >= 19990) return;
+    fprintf(stderr, "attempt %d: p50 %lld us, min %lld us\n", attempt, (long long)p50,
+            (long long)min);
+  }
   ASSERT_BETWEEN(p50, 20000, bucket + 1 + 2000);
-  assert_true(mp_hdr_min(h) >= 19990);
-  mp_loadgen_free(run);
+  assert_true(min >= 19990);
 }
 
 /* nginx answers /sni with 200 only when the handshake carried SNI "sni.test". */

@@ -17,12 +17,14 @@
  * a struct that embeds the service object as its first member.
  *
  * Each call runs on a thread of a bounded pool that grows from min_threads to
- * max_threads with demand, so a handler may block (a long stream holds one thread).
- * Every server also serves grpc.health.v1.Health (Check, Watch).
+ * max_threads with demand, so a handler may block (a long stream holds one thread). A
+ * unary method whose handler has always been quick runs on the thread that received it,
+ * with no hand-off; one that then blocks is noticed within a millisecond and the other
+ * calls go on (see pool.c). Every server also serves grpc.health.v1.Health (Check, Watch).
  *
- * Client. mp_rpc_unary() and mp_rpc_stream_*() call a method named by the service
- * descriptor and method name; no per-method glue either. Channels reconnect within
- * about a second after the peer restarts.
+ * Client. mp_rpc_unary(), mp_rpc_unary_async() and mp_rpc_stream_*() call a method named
+ * by the service descriptor and method name; no per-method glue either. Channels
+ * reconnect within about a second after the peer restarts.
  *
  * Call mp_rpc_init() before anything else and mp_rpc_shutdown() at the end (both
  * reference-counted).

@@ -3,9 +3,13 @@
  * every channel polled, so reconnect backoff timers fire on time and a restarted peer is
  * reachable again within about a second (without a poller, gRPC's backup poller runs only
  * every 5 s); it also completes the asynchronous calls and runs their callbacks. */
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
@@ -19,13 +23,25 @@ void mp__rpc_client_thread_cleanup(void);
 /* The watcher's queue carries two kinds of tags; each starts with its kind. */
 enum { TAG_WATCH, TAG_ASYNC, TAG_SYNC };
 
-/* A blocking unary call waiting for the watcher to see its batch complete. */
+/* A blocking unary call waiting for the watcher to see its batch complete: a futex word,
+ * not a mutex and condition variable, whose waiter would wake only to block on the mutex
+ * the watcher still holds. The watcher may wake the word after the caller has seen it set
+ * and returned (its stack slot reused): a spurious wake-up, which every waiter on a futex
+ * re-checks for. */
 typedef struct sync_wait {
   int kind; /* TAG_SYNC */
-  bool done;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  _Atomic uint32_t done;
 } sync_wait;
+
+static void sync_wait_for(sync_wait *sw) {
+  while (!atomic_load_explicit(&sw->done, memory_order_acquire))
+    syscall(SYS_futex, &sw->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+}
+
+static void sync_wake(sync_wait *sw) {
+  atomic_store_explicit(&sw->done, 1, memory_order_release);
+  syscall(SYS_futex, &sw->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 static _Thread_local bool on_watcher;
 
@@ -44,12 +60,47 @@ static struct {
   size_t armed; /* watches and asynchronous calls in flight */
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
+/* Methods registered with a channel (grpc_channel_register_call), so a call does not
+ * build and copy its path each time. Appended under mu, read without it: an entry is
+ * complete before n counts it. */
+#define REGISTERED_MAX 64
+
 struct mp_rpc_channel {
   grpc_channel *ch;
   char *target;
   char *authorization; /* "Bearer <token>" or NULL */
   watch *w;
+  pthread_mutex_t mu;
+  struct {
+    const ProtobufCMethodDescriptor *method;
+    void *handle;
+  } registered[REGISTERED_MAX];
+  _Atomic size_t n_registered;
 };
+
+/* The registered-call handle of method (full path "/svc/method"), or NULL when the table
+ * is full (the call then names its path). */
+static void *registered_call(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *svc,
+                             const ProtobufCMethodDescriptor *method) {
+  size_t n = atomic_load_explicit(&ch->n_registered, memory_order_acquire);
+  for (size_t i = 0; i < n; i++)
+    if (ch->registered[i].method == method) return ch->registered[i].handle;
+  pthread_mutex_lock(&ch->mu);
+  void *handle = NULL;
+  n = atomic_load_explicit(&ch->n_registered, memory_order_relaxed);
+  for (size_t i = 0; i < n && !handle; i++)
+    if (ch->registered[i].method == method) handle = ch->registered[i].handle;
+  if (!handle && n < REGISTERED_MAX) {
+    char *path = mp__rpc_path(svc->name, method->name);
+    handle = grpc_channel_register_call(ch->ch, path, NULL, NULL);
+    mp_free(path);
+    ch->registered[n].method = method;
+    ch->registered[n].handle = handle;
+    atomic_store_explicit(&ch->n_registered, n + 1, memory_order_release);
+  }
+  pthread_mutex_unlock(&ch->mu);
+  return handle;
+}
 
 /* Arms a watch of w's channel. Under W.mu. */
 static void watch_arm(watch *w) {
@@ -69,11 +120,7 @@ static void *watcher(void *arg) {
     if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
     if (ev.type != GRPC_OP_COMPLETE) continue;
     if (*(int *)ev.tag == TAG_SYNC) {
-      sync_wait *sw = ev.tag;
-      pthread_mutex_lock(&sw->mu);
-      sw->done = true;
-      pthread_cond_signal(&sw->cv);
-      pthread_mutex_unlock(&sw->mu);
+      sync_wake(ev.tag);
       continue;
     }
     if (*(int *)ev.tag == TAG_ASYNC) {
@@ -168,6 +215,7 @@ mp_status mp_rpc_channel_new(const char *target, const mp_rpc_channel_opts *opts
   }
   grpc_channel_args chargs = {nargs, args};
   mp_rpc_channel *c = mp_calloc(1, sizeof *c);
+  pthread_mutex_init(&c->mu, NULL);
   c->ch = grpc_channel_create(target, creds, &chargs);
   grpc_channel_credentials_release(creds);
   c->target = mp_strdup(target);
@@ -224,6 +272,7 @@ void mp_rpc_channel_free(mp_rpc_channel *ch) {
   pthread_mutex_unlock(&W.mu);
   mp_free(ch->target);
   mp_free(ch->authorization);
+  pthread_mutex_destroy(&ch->mu);
   mp_free(ch);
   mp_rpc_shutdown();
 }
@@ -339,14 +388,20 @@ static mp_rpc_code call_begin(call_base *b, mp_rpc_channel *ch,
   b->cq = cqk == CQ_OWN      ? grpc_completion_queue_create_for_pluck(NULL)
           : cqk == CQ_THREAD ? thread_cq()
                              : W.cq;
-  char *path = mp__rpc_path(svc->name, method);
-  grpc_slice path_slice = grpc_slice_from_copied_string(path);
-  mp_free(path);
   gpr_timespec deadline = opts && opts->timeout_ms > 0 ? mp__rpc_deadline_in(opts->timeout_ms)
                                                        : gpr_inf_future(GPR_CLOCK_REALTIME);
-  b->call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq, path_slice, NULL,
-                                     deadline, NULL);
-  grpc_slice_unref(path_slice);
+  void *handle = registered_call(ch, svc, b->method);
+  if (handle) {
+    b->call = grpc_channel_create_registered_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq,
+                                                  handle, deadline, NULL);
+  } else {
+    char *path = mp__rpc_path(svc->name, method);
+    grpc_slice path_slice = grpc_slice_from_copied_string(path);
+    mp_free(path);
+    b->call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq, path_slice,
+                                       NULL, deadline, NULL);
+    grpc_slice_unref(path_slice);
+  }
   b->send_buf = mp__rpc_pack(req);
   grpc_metadata_array_init(&b->recv_md);
   grpc_metadata_array_init(&b->trailers);
@@ -448,24 +503,14 @@ mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *s
   grpc_byte_buffer *reply = NULL;
   size_t n = unary_ops(&b, ops, opts, &reply);
   sync_wait sw = {.kind = TAG_SYNC};
-  if (via_watcher) {
-    pthread_mutex_init(&sw.mu, NULL);
-    pthread_cond_init(&sw.cv, NULL);
-  }
   if (grpc_call_start_batch(b.call, ops, n, &sw, NULL) != GRPC_CALL_OK) {
     set_status(st, MP_RPC_INTERNAL, "cannot start the call to %s", method);
     grpc_call_cancel(b.call, NULL);
-    sw.done = true;
     code = MP_RPC_INTERNAL;
-  }
-  if (!via_watcher) {
-    if (!sw.done) grpc_completion_queue_pluck(b.cq, &sw, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+  } else if (via_watcher) {
+    sync_wait_for(&sw);
   } else {
-    pthread_mutex_lock(&sw.mu);
-    while (!sw.done) pthread_cond_wait(&sw.cv, &sw.mu);
-    pthread_mutex_unlock(&sw.mu);
-    pthread_mutex_destroy(&sw.mu);
-    pthread_cond_destroy(&sw.cv);
+    grpc_completion_queue_pluck(b.cq, &sw, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
   }
   if (code != MP_RPC_OK) {
     call_end(&b);

@@ -35,3 +35,26 @@ bool mp_uuid_valid(const char *s) {
   uuid_t u;
   return s && strlen(s) == 36 && uuid_parse(s, u) == 0;
 }
+
+const char *mp_grpc_code_name(int code) {
+  static const char *const names[] = {
+      "OK",
+      "CANCELLED",
+      "UNKNOWN",
+      "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED",
+      "NOT_FOUND",
+      "ALREADY_EXISTS",
+      "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION",
+      "ABORTED",
+      "OUT_OF_RANGE",
+      "UNIMPLEMENTED",
+      "INTERNAL",
+      "UNAVAILABLE",
+      "DATA_LOSS",
+      "UNAUTHENTICATED",
+  };
+  return code >= 0 && code < (int)MP_ARRAY_LEN(names) ? names[code] : NULL;
+}

@@ -81,27 +81,8 @@ void mp_rpc_shutdown(void) {
 }
 
 const char *mp_rpc_code_name(mp_rpc_code code) {
-  static const char *const names[] = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED",
-  };
-  if ((unsigned)code < MP_ARRAY_LEN(names)) return names[code];
-  return "UNKNOWN";
+  const char *name = mp_grpc_code_name((int)code);
+  return name ? name : "UNKNOWN";
 }
 
 gpr_timespec mp__rpc_deadline_in(int64_t ms) {

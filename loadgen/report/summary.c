@@ -36,7 +36,7 @@ static void print_codes(FILE *f, const mp_loadgen_stats *s, bool grpc) {
   bool any = false;
   for (int c = 0; c < MP_LOADGEN_MAX_STATUS; c++) {
     if (!s->status[c]) continue;
-    const char *name = grpc ? mp_grpc_status_name(c) : NULL;
+    const char *name = grpc ? mp_grpc_code_name(c) : NULL;
     fprintf(f, "%s%d%s%s: %llu", any ? ", " : "", c, name ? " " : "", name ? name : "",
             (unsigned long long)s->status[c]);
     any = true;

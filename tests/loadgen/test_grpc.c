@@ -217,8 +217,9 @@ static void test_framing(void **state) {
   assert_int_equal(mp_grpc_status_parse("14", 2), 14);
   assert_int_equal(mp_grpc_status_parse("", 0), -1);
   assert_int_equal(mp_grpc_status_parse("1x", 2), -1);
-  assert_string_equal(mp_grpc_status_name(14), "UNAVAILABLE");
-  assert_null(mp_grpc_status_name(17));
+  assert_string_equal(mp_grpc_code_name(14), "UNAVAILABLE");
+  assert_null(mp_grpc_code_name(17));
+  assert_null(mp_grpc_code_name(-1));
   assert_int_equal(mp_grpc_status_from_http(404), MP_GRPC_UNIMPLEMENTED);
   assert_int_equal(mp_grpc_status_from_http(503), MP_GRPC_UNAVAILABLE);
   assert_int_equal(mp_grpc_status_from_http(401), MP_GRPC_UNAUTHENTICATED);

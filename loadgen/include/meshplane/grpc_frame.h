@@ -58,8 +58,6 @@ int mp_grpc_status_parse(const char *v, size_t len);
  * 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 UNIMPLEMENTED, 429/502/503/504
  * UNAVAILABLE, anything else UNKNOWN. */
 int mp_grpc_status_from_http(int http_status);
-/* "OK", "CANCELLED", ... "UNAUTHENTICATED"; NULL for codes beyond 16. */
-const char *mp_grpc_status_name(int code);
 /* NULL when m is a gRPC method path "/package.Service/Method", else what is wrong. */
 const char *mp_grpc_method_check(const char *m);
 

@@ -134,6 +134,13 @@ char *mp_duration_format(int64_t ns, char *buf, size_t n);
 void mp_uuid_new(char out[MP_UUID_STRLEN]);
 bool mp_uuid_valid(const char *s);
 
+/* ---- gRPC status codes ------------------------------------------------------------- */
+
+/* "OK", "CANCELLED", ... "UNAUTHENTICATED": the names of gRPC's status codes 0..16, NULL
+ * for any other number. Shared by lib/rpc and the load generator's gRPC framing, which
+ * needs no gRPC library. */
+const char *mp_grpc_code_name(int code);
+
 /* ---- flags and environment ----------------------------------------------------------- */
 
 typedef enum mp_flag_type {

@@ -56,16 +56,9 @@ static bool stopping(mp_adapters *r) {
 
 /* Sleeps ms unless the registry stops first. */
 static void nap(mp_adapters *r, int64_t ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += (time_t)(ms / 1000);
-  until.tv_nsec += (long)(ms % 1000) * 1000000;
-  if (until.tv_nsec >= 1000000000) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000;
-  }
+  int64_t until = mp_mono_ns() + ms * MP_NS_PER_MS;
   pthread_mutex_lock(&r->mu);
-  if (!r->stop) pthread_cond_timedwait(&r->cv, &r->mu, &until);
+  if (!r->stop) mp_cond_wait_until(&r->cv, &r->mu, until);
   pthread_mutex_unlock(&r->mu);
 }
 
@@ -272,7 +265,7 @@ mp_adapters *mp_adapters_start(mp_server *s, const mp_strlist *configured) {
   mp_adapters *r = mp_calloc(1, sizeof *r);
   r->srv = s;
   pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
+  mp_cond_init_mono(&r->cv);
   for (size_t i = 0; i < configured->len; i++) add(r, configured->items[i], true, NULL);
   /* Adapters registered with an earlier run of the server are watched again. */
   mp_status st;

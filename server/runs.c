@@ -550,7 +550,7 @@ mp_status mp_runs_launch(mp_runs *reg, const char *run_id,
   mp_strlcpy(r->id, run_id, sizeof r->id);
   r->profile = profile;
   r->refs = 2; /* the registry's and the run thread's */
-  pthread_cond_init(&r->cv, NULL);
+  mp_cond_init_mono(&r->cv);
   pthread_mutex_lock(&reg->mu);
   if (reg->stop) {
     pthread_mutex_unlock(&reg->mu);

@@ -97,14 +97,7 @@ static void watch_local(mp_run *r, void *cd) {
   for (;;) {
     pthread_mutex_lock(&r->reg->mu);
     if (next == r->n_updates && !r->done) {
-      struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
-      until.tv_nsec += 200 * 1000000;
-      if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-      }
-      pthread_cond_timedwait(&r->cv, &r->reg->mu, &until);
+      mp_cond_wait_until(&r->cv, &r->reg->mu, mp_mono_ns() + 200 * MP_NS_PER_MS);
     }
     size_t end = r->n_updates;
     bool done = r->done;

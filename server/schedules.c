@@ -109,10 +109,7 @@ static void *sched_main(void *arg) {
     heartbeat(sc);
     claim_due(sc);
     pthread_mutex_lock(&sc->mu);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += TICK_MS / 1000;
-    if (!sc->stop) pthread_cond_timedwait(&sc->cv, &sc->mu, &until);
+    if (!sc->stop) mp_cond_wait_until(&sc->cv, &sc->mu, mp_mono_ns() + TICK_MS * MP_NS_PER_MS);
   }
   pthread_mutex_unlock(&sc->mu);
   return NULL;
@@ -123,7 +120,7 @@ mp_sched *mp_sched_start(mp_server *s, mp_sched_launch_fn launch) {
   sc->srv = s;
   sc->launch = launch;
   pthread_mutex_init(&sc->mu, NULL);
-  pthread_cond_init(&sc->cv, NULL);
+  mp_cond_init_mono(&sc->cv);
   pthread_create(&sc->thread, NULL, sched_main, sc);
   return sc;
 }

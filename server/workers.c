@@ -105,10 +105,7 @@ static void *monitor(void *arg) {
     pthread_mutex_unlock(&w->mu);
     check_all(w);
     pthread_mutex_lock(&w->mu);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += CHECK_EVERY_MS / 1000;
-    if (!w->stop) pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    if (!w->stop) mp_cond_wait_until(&w->cv, &w->mu, mp_mono_ns() + CHECK_EVERY_MS * MP_NS_PER_MS);
   }
   pthread_mutex_unlock(&w->mu);
   return NULL;
@@ -118,7 +115,7 @@ mp_workers *mp_workers_start(mp_server *s, const mp_strlist *configured) {
   mp_workers *w = mp_calloc(1, sizeof *w);
   w->srv = s;
   pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
+  mp_cond_init_mono(&w->cv);
   pthread_mutex_lock(&w->mu);
   for (size_t i = 0; i < configured->len; i++)
     if (!add_locked(w, configured->items[i], true))

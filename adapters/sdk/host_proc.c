@@ -266,11 +266,7 @@ static void *run(void *arg) {
 mp__hsup *mp__hsup_new(const char *pid_dir, mp__hsup_notify notify, void *arg) {
   mp__hsup *s = mp_calloc(1, sizeof *s);
   pthread_mutex_init(&s->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&s->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  mp_cond_init_mono(&s->cv);
   s->pid_dir = mp_strdup(pid_dir);
   s->notify = notify;
   s->arg = arg;
@@ -356,8 +352,7 @@ pid_t mp__hsup_pid(mp__hsup *s, const char *key) {
 static bool wait_reaped(mp__hsup *s, proc *p, int64_t deadline_ns) {
   while (p->pid > 0) {
     wake(s);
-    struct timespec ts = {(time_t)(deadline_ns / MP_NS_PER_S), (long)(deadline_ns % MP_NS_PER_S)};
-    if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0 && mp_mono_ns() >= deadline_ns)
+    if (mp_cond_wait_until(&s->cv, &s->mu, deadline_ns) != 0 && mp_mono_ns() >= deadline_ns)
       return p->pid == 0;
   }
   return true;

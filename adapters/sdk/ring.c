@@ -38,11 +38,7 @@ static void event_copy(mp_adapter_event *dst, const mp_adapter_event *src) {
 void mp__ring_init(mp__ring *r, size_t cap, const char *component_name) {
   memset(r, 0, sizeof *r);
   pthread_mutex_init(&r->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&r->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  mp_cond_init_mono(&r->cv);
   r->cap = cap ? cap : 1024;
   r->slots = mp_calloc(r->cap, sizeof *r->slots);
   r->next_seq = 1;
@@ -99,15 +95,10 @@ static void missed_notice(mp__ring *r, uint64_t missed, mp_adapter_event *out) {
 }
 
 int mp__ring_next(mp__ring *r, uint64_t *cursor, mp_adapter_event *out, int64_t timeout_ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  int64_t ns = until.tv_nsec + (timeout_ms % 1000) * MP_NS_PER_MS;
-  until.tv_sec += timeout_ms / 1000 + ns / MP_NS_PER_S;
-  until.tv_nsec = ns % MP_NS_PER_S;
-
+  int64_t until = mp_mono_ns() + timeout_ms * MP_NS_PER_MS;
   pthread_mutex_lock(&r->mu);
   while (*cursor >= r->next_seq && !r->closed) {
-    if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0) break;
+    if (mp_cond_wait_until(&r->cv, &r->mu, until) != 0) break;
   }
   if (*cursor >= r->next_seq) {
     int rc = r->closed ? -1 : 0;

@@ -429,11 +429,7 @@ mp__runtime *mp__runtime_new(const mp_adapter *ad, const mp__runtime_opts *o) {
   mp__ring_init(&rt->ring, o->events ? o->events : 1024, ad->name);
   pthread_mutex_init(&rt->mu, NULL);
   pthread_cond_init(&rt->work_cv, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&rt->done_cv, &ca);
-  pthread_condattr_destroy(&ca);
+  mp_cond_init_mono(&rt->done_cv);
   unsigned n = o->workers ? o->workers : 4;
   rt->stream.rt = rt;
   if (rt->platform->attach) {
@@ -505,15 +501,11 @@ bool mp__runtime_busy(mp__runtime *rt, const char *id) {
 }
 
 bool mp__runtime_wait(mp__runtime *rt, const char *id, int64_t timeout_ms) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  int64_t ns = until.tv_nsec + (timeout_ms % 1000) * MP_NS_PER_MS;
-  until.tv_sec += timeout_ms / 1000 + ns / MP_NS_PER_S;
-  until.tv_nsec = ns % MP_NS_PER_S;
+  int64_t until = mp_mono_ns() + timeout_ms * MP_NS_PER_MS;
   pthread_mutex_lock(&rt->mu);
   bool busy;
   while ((busy = id_known(rt, id)))
-    if (pthread_cond_timedwait(&rt->done_cv, &rt->mu, &until) != 0) {
+    if (mp_cond_wait_until(&rt->done_cv, &rt->mu, until) != 0) {
       busy = id_known(rt, id);
       break;
     }

@@ -25,6 +25,21 @@ void mp_sleep_ms(int64_t ms) {
   }
 }
 
+void mp_cond_init_mono(pthread_cond_t *cv) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(cv, &ca);
+  pthread_condattr_destroy(&ca);
+}
+
+int mp_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns) {
+  if (deadline_ns < 0) deadline_ns = 0;
+  struct timespec ts = {.tv_sec = (time_t)(deadline_ns / MP_NS_PER_S),
+                        .tv_nsec = (long)(deadline_ns % MP_NS_PER_S)};
+  return pthread_cond_timedwait(cv, mu, &ts);
+}
+
 void mp_uuid_new(char out[MP_UUID_STRLEN]) {
   uuid_t u;
   uuid_generate_random(u);

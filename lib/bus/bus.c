@@ -101,14 +101,7 @@ static void local_publish(mp_bus *b, const char *subject, const void *data, size
 static mp_bus_next_result local_next(mp_bus_sub *s, int64_t timeout_ms, char **subject,
                                      uint8_t **data, size_t *len) {
   mp_bus *b = s->bus;
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += (time_t)(timeout_ms / 1000);
-  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-  if (until.tv_nsec >= 1000000000) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000;
-  }
+  int64_t until = mp_mono_ns() + timeout_ms * MP_NS_PER_MS;
   pthread_mutex_lock(&b->mu);
   for (;;) {
     if (s->dropped) {
@@ -121,7 +114,7 @@ static mp_bus_next_result local_next(mp_bus_sub *s, int64_t timeout_ms, char **s
       pthread_mutex_unlock(&b->mu);
       return MP_BUS_CLOSED;
     }
-    if (pthread_cond_timedwait(&s->cv, &b->mu, &until) != 0 && !s->head && !s->dropped) {
+    if (mp_cond_wait_until(&s->cv, &b->mu, until) != 0 && !s->head && !s->dropped) {
       pthread_mutex_unlock(&b->mu);
       return MP_BUS_TIMEOUT;
     }
@@ -307,7 +300,7 @@ mp_status mp_bus_open(const mp_bus_opts *opts, mp_bus **out) {
   *out = NULL;
   mp_bus *b = mp_calloc(1, sizeof *b);
   pthread_mutex_init(&b->mu, NULL);
-  pthread_cond_init(&b->closed_cv, NULL);
+  mp_cond_init_mono(&b->closed_cv);
   b->timeout_ms = opts && opts->publish_timeout_ms ? opts->publish_timeout_ms : 2000;
   if (opts && opts->url && *opts->url) {
     b->url = mp_strdup(opts->url);
@@ -335,11 +328,9 @@ void mp_bus_close(mp_bus *b) {
   if (b->nc) {
     natsConnection_Close(b->nc);
     /* Wait (2 s at most) until nats.c is done calling back into b. */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 2;
+    int64_t until = mp_mono_ns() + 2 * MP_NS_PER_S;
     pthread_mutex_lock(&b->mu);
-    while (!b->closed && pthread_cond_timedwait(&b->closed_cv, &b->mu, &until) == 0) {
+    while (!b->closed && mp_cond_wait_until(&b->closed_cv, &b->mu, until) == 0) {
     }
     pthread_mutex_unlock(&b->mu);
     natsConnection_Destroy(b->nc);
@@ -373,7 +364,7 @@ mp_status mp_bus_subscribe(mp_bus *b, const char *subject, int max_pending, mp_b
   s->bus = b;
   s->pattern = mp_strdup(subject);
   s->max = max_pending > 0 ? max_pending : 100000;
-  pthread_cond_init(&s->cv, NULL);
+  mp_cond_init_mono(&s->cv);
   if (is_nats(b)) {
     natsStatus ns = natsConnection_SubscribeSync(&s->ns, b->nc, subject);
     if (ns == NATS_OK) ns = natsSubscription_SetPendingLimits(s->ns, s->max, -1);

@@ -37,22 +37,6 @@
 
 static void *pool_main(void *arg);
 
-/* pthread_cond_timedwait until mono_ns on the monotonic clock; the condvars are made for
- * it (mp__pool_start). Returns ETIMEDOUT or 0. */
-static int wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono_ns) {
-  struct timespec ts = {.tv_sec = (time_t)(mono_ns / MP_NS_PER_S),
-                        .tv_nsec = (long)(mono_ns % MP_NS_PER_S)};
-  return pthread_cond_timedwait(cv, mu, &ts);
-}
-
-static void cond_init_monotonic(pthread_cond_t *cv) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  pthread_cond_init(cv, &a);
-  pthread_condattr_destroy(&a);
-}
-
 /* Starts one more thread. Under s->mu. */
 static void spawn(mp_rpc_server *s) {
   pthread_t t;
@@ -139,7 +123,7 @@ static void *pool_main(void *arg) {
     if (s->cq_down) break;
     if (s->pollers > 0) {
       s->parked++;
-      int rc = wait_until(&s->park_cv, &s->mu, mp_mono_ns() + IDLE_EXIT_MS * MP_NS_PER_MS);
+      int rc = mp_cond_wait_until(&s->park_cv, &s->mu, mp_mono_ns() + IDLE_EXIT_MS * MP_NS_PER_MS);
       s->parked--;
       if (rc == ETIMEDOUT && s->pollers > 0 && s->threads > s->opts.min_threads) break;
       continue;
@@ -191,15 +175,15 @@ static void *watchdog_main(void *arg) {
       quiet = 0;
       continue;
     }
-    wait_until(&s->watchdog_cv, &s->mu, now + TICK_MS * MP_NS_PER_MS);
+    mp_cond_wait_until(&s->watchdog_cv, &s->mu, now + TICK_MS * MP_NS_PER_MS);
   }
   pthread_mutex_unlock(&s->mu);
   return NULL;
 }
 
 void mp__pool_start(mp_rpc_server *s) {
-  cond_init_monotonic(&s->park_cv);
-  cond_init_monotonic(&s->watchdog_cv);
+  mp_cond_init_mono(&s->park_cv);
+  mp_cond_init_mono(&s->watchdog_cv);
   pthread_mutex_lock(&s->mu);
   for (unsigned i = 0; i < s->opts.min_threads; i++) spawn(s);
   pthread_mutex_unlock(&s->mu);

@@ -139,7 +139,7 @@ mp_status mp_rpc_server_new(const mp_rpc_server_opts *opts, mp_rpc_server **out)
   if (!s->opts.grace_ms) s->opts.grace_ms = 5000;
   if (!s->opts.max_message_bytes) s->opts.max_message_bytes = MP_RPC_DEFAULT_MAX_MESSAGE;
   pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->cv, NULL);
+  mp_cond_init_mono(&s->cv);
   s->health = mp__health_new();
 
   grpc_arg args[] = {
@@ -228,18 +228,8 @@ mp__health *mp__server_health(mp_rpc_server *s) { return s->health; }
 /* ---- shutdown ----------------------------------------------------------------------------- */
 
 static void timed_wait(mp_rpc_server *s, int64_t deadline_ns) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t left = deadline_ns - mp_mono_ns();
-  if (left > 100 * MP_NS_PER_MS) left = 100 * MP_NS_PER_MS;
-  if (left < 0) left = 0;
-  ts.tv_sec += (time_t)(left / MP_NS_PER_S);
-  ts.tv_nsec += (long)(left % MP_NS_PER_S);
-  if (ts.tv_nsec >= MP_NS_PER_S) {
-    ts.tv_sec++;
-    ts.tv_nsec -= MP_NS_PER_S;
-  }
-  pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+  int64_t slice = mp_mono_ns() + 100 * MP_NS_PER_MS;
+  mp_cond_wait_until(&s->cv, &s->mu, deadline_ns < slice ? deadline_ns : slice);
 }
 
 void mp_rpc_server_shutdown(mp_rpc_server *s) {

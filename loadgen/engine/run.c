@@ -284,11 +284,7 @@ mp_status mp_loadgen_start(const mp_loadgen_spec *spec, mp_loadgen_run **out) {
   *out = NULL;
   mp_loadgen_run *run = mp_calloc(1, sizeof *run);
   pthread_mutex_init(&run->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&run->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  mp_cond_init_mono(&run->cv);
   run->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   run->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   mp_status st = MP_OK;
@@ -316,18 +312,12 @@ mp_status mp_loadgen_start(const mp_loadgen_spec *spec, mp_loadgen_run **out) {
 }
 
 mp_status mp_loadgen_wait(mp_loadgen_run *run, int64_t timeout_ns) {
-  struct timespec dl;
-  clock_gettime(CLOCK_MONOTONIC, &dl);
-  if (timeout_ns > 0) {
-    int64_t ns = dl.tv_nsec + timeout_ns % MP_NS_PER_S;
-    dl.tv_sec += (time_t)(timeout_ns / MP_NS_PER_S + ns / MP_NS_PER_S);
-    dl.tv_nsec = (long)(ns % MP_NS_PER_S);
-  }
+  int64_t deadline = mp_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
   pthread_mutex_lock(&run->mu);
   while (!run->finished && timeout_ns != 0) {
     if (timeout_ns < 0)
       pthread_cond_wait(&run->cv, &run->mu);
-    else if (pthread_cond_timedwait(&run->cv, &run->mu, &dl) == ETIMEDOUT)
+    else if (mp_cond_wait_until(&run->cv, &run->mu, deadline) == ETIMEDOUT)
       break;
   }
   bool done = run->finished;

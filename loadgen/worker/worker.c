@@ -217,16 +217,8 @@ static void *register_loop(void *arg) {
       announced = false;
     }
     pthread_mutex_lock(&g->mu);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
     int64_t wait_ms = announced ? every_ms : 1000;
-    until.tv_sec += (time_t)(wait_ms / 1000);
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000;
-    }
-    if (!g->stop) pthread_cond_timedwait(&g->cv, &g->mu, &until);
+    if (!g->stop) mp_cond_wait_until(&g->cv, &g->mu, mp_mono_ns() + wait_ms * MP_NS_PER_MS);
   }
   pthread_mutex_unlock(&g->mu);
   mp_rpc_channel_free(ch);
@@ -304,7 +296,7 @@ int mp_loadgen_worker_main(int argc, char **argv) {
   mp_info("serving", "listen=%s port=%d", listen, port);
   registrar g = {.server = reg, .advertise = *advertise ? advertise : listen};
   pthread_mutex_init(&g.mu, NULL);
-  pthread_cond_init(&g.cv, NULL);
+  mp_cond_init_mono(&g.cv);
   pthread_t reg_thread;
   bool registering = *reg && pthread_create(&reg_thread, NULL, register_loop, &g) == 0;
   int sig = 0;

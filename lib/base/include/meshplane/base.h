@@ -11,6 +11,7 @@
 #ifndef MESHPLANE_BASE_H
 #define MESHPLANE_BASE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -112,6 +113,10 @@ void mp_log_write(mp_log_level lvl, const char *msg, const char *kv_fmt, ...) MP
 int64_t mp_now_ms(void);  /* wall clock, Unix milliseconds */
 int64_t mp_mono_ns(void); /* monotonic nanoseconds */
 void mp_sleep_ms(int64_t ms);
+/* A condition variable whose timed waits count on mp_mono_ns's clock, and such a wait
+ * until deadline_ns (mu held): 0 when woken, ETIMEDOUT at the deadline. */
+void mp_cond_init_mono(pthread_cond_t *cv);
+int mp_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns);
 
 /* ---- durations in Go syntax ("250ms", "30s", "1h30m", "1.5h", "-2m") -------------- */
 

@@ -20,7 +20,7 @@
 
 void mp__rpc_client_thread_cleanup(void);
 
-/* The watcher's queue carries two kinds of tags; each starts with its kind. */
+/* The watcher's queue carries three kinds of tags; each starts with its kind. */
 enum { TAG_WATCH, TAG_ASYNC, TAG_SYNC };
 
 /* A blocking unary call waiting for the watcher to see its batch complete: a futex word,

@@ -22,6 +22,15 @@ static void grpc_log(gpr_log_func_args *a) {
   mp_debug("grpc", "file=%s:%d detail=\"%s\"", a->file, a->line, a->message);
 }
 
+/* A C++ setter by its mangled name (looked up at run time, so another build of the library
+ * just lacks it), or NULL when it is missing or the environment variable keep_env is set to
+ * anything but "0" (leave the library's default alone). */
+static void *cpp_setter(const char *keep_env, const char *symbol) {
+  const char *keep = getenv(keep_env);
+  if (keep && *keep && strcmp(keep, "0") != 0) return NULL;
+  return dlsym(RTLD_DEFAULT, symbol);
+}
+
 /* Debian builds abseil without NDEBUG, so every absl::Mutex lock taken inside gRPC also
  * updates a process-wide lock-order graph under one global spinlock (deadlock detection,
  * a debugging aid that release builds of abseil leave out). Switch it off before gRPC
@@ -29,10 +38,8 @@ static void grpc_log(gpr_log_func_args *a) {
  * (Debian 12, "debian3" inline namespace); with another abseil it is simply not found
  * and nothing changes. MESHPLANE_ABSL_DEADLOCK_DETECTION=1 leaves it on. */
 static void absl_deadlock_detection_off(void) {
-  const char *keep = getenv("MESHPLANE_ABSL_DEADLOCK_DETECTION");
-  if (keep && *keep && strcmp(keep, "0") != 0) return;
-  void *sym =
-      dlsym(RTLD_DEFAULT, "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE");
+  void *sym = cpp_setter("MESHPLANE_ABSL_DEADLOCK_DETECTION",
+                         "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE");
   if (!sym) return;
   void (*set_mode)(int); /* absl::OnDeadlockCycle: an int enum, kIgnore = 0 */
   memcpy(&set_mode, &sym, sizeof set_mode);
@@ -50,9 +57,8 @@ static void absl_deadlock_detection_off(void) {
  * MESHPLANE_GRPC_EXECUTOR=1 keeps the executor. Called after every grpc_init, which starts
  * it again. */
 static void grpc_executor_off(void) {
-  const char *keep = getenv("MESHPLANE_GRPC_EXECUTOR");
-  if (keep && *keep && strcmp(keep, "0") != 0) return;
-  void *sym = dlsym(RTLD_DEFAULT, "_ZN9grpc_core8Executor19SetThreadingDefaultEb");
+  void *sym =
+      cpp_setter("MESHPLANE_GRPC_EXECUTOR", "_ZN9grpc_core8Executor19SetThreadingDefaultEb");
   if (!sym) return;
   void (*set_threading)(bool);
   memcpy(&set_threading, &sym, sizeof set_threading);

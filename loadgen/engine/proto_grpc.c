@@ -38,19 +38,4 @@ static mp_status grpc_prepare(mp__endpoint *ep, const mp__request_parts *parts) 
   return MP_OK;
 }
 
-const mp__proto_ops mp__proto_grpc = {
-    .name = "grpc",
-    .alpn = "\x02h2",
-    .alpn_required = true,
-    .multiplexed = true,
-    .prepare = grpc_prepare,
-    .release = mp__h2_release,
-    .conn_init = mp__h2_conn_init,
-    .conn_free = mp__h2_conn_free,
-    .conn_reset = mp__h2_conn_reset,
-    .request = mp__h2_request,
-    .output = mp__h2_output,
-    .input = mp__h2_input,
-    .eof = mp__h2_eof,
-    .cancel = mp__h2_cancel,
-};
+const mp__proto_ops mp__proto_grpc = MP__H2_PROTO_OPS("grpc", grpc_prepare);

@@ -555,19 +555,4 @@ void mp__h2_cancel(mp__conn *c, mp__req *r) {
   if (st->id > 0) nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
 }
 
-const mp__proto_ops mp__proto_h2 = {
-    .name = "h2",
-    .alpn = "\x02h2",
-    .alpn_required = true,
-    .multiplexed = true,
-    .prepare = h2_prepare,
-    .release = mp__h2_release,
-    .conn_init = mp__h2_conn_init,
-    .conn_free = mp__h2_conn_free,
-    .conn_reset = mp__h2_conn_reset,
-    .request = mp__h2_request,
-    .output = mp__h2_output,
-    .input = mp__h2_input,
-    .eof = mp__h2_eof,
-    .cancel = mp__h2_cancel,
-};
+const mp__proto_ops mp__proto_h2 = MP__H2_PROTO_OPS("h2", h2_prepare);

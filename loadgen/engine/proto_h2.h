@@ -42,4 +42,13 @@ size_t mp__h2_input(mp__conn *c, const char *data, size_t len, mp__response *r);
 void mp__h2_eof(mp__conn *c, mp__response *r);
 void mp__h2_cancel(mp__conn *c, mp__req *r);
 
+/* The ops table of a protocol over HTTP/2: its name and prepare hook, the rest HTTP/2's. */
+#define MP__H2_PROTO_OPS(proto_name, prepare_fn)                                                   \
+  {                                                                                                \
+    .name = (proto_name), .alpn = "\x02h2", .alpn_required = true, .multiplexed = true,            \
+    .prepare = (prepare_fn), .release = mp__h2_release, .conn_init = mp__h2_conn_init,             \
+    .conn_free = mp__h2_conn_free, .conn_reset = mp__h2_conn_reset, .request = mp__h2_request,     \
+    .output = mp__h2_output, .input = mp__h2_input, .eof = mp__h2_eof, .cancel = mp__h2_cancel,    \
+  }
+
 #endif

@@ -19,13 +19,26 @@
 
 #define ECHO (&meshplane__test__echo__descriptor)
 
+/* Unary latencies in microseconds, as recorded. */
+typedef struct lat_list {
+  int64_t *us;
+  size_t n, cap;
+} lat_list;
+
+static void lat_add(lat_list *l, int64_t us) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 4096;
+    l->us = mp_realloc(l->us, l->cap * sizeof *l->us);
+  }
+  l->us[l->n++] = us;
+}
+
 typedef struct worker {
   mp_rpc_channel *ch;
   int64_t end_ns;
   bool stream;
   int64_t ops, errors;
-  int64_t *lat_us; /* unary latencies */
-  size_t nlat, caplat;
+  lat_list lat;
 } worker;
 
 static void *unary_worker(void *p) {
@@ -43,11 +56,7 @@ static void *unary_worker(void *p) {
     } else {
       w->errors++;
     }
-    if (w->nlat == w->caplat) {
-      w->caplat = w->caplat ? w->caplat * 2 : 4096;
-      w->lat_us = mp_realloc(w->lat_us, w->caplat * sizeof *w->lat_us);
-    }
-    w->lat_us[w->nlat++] = (mp_mono_ns() - t0) / 1000;
+    lat_add(&w->lat, (mp_mono_ns() - t0) / 1000);
   }
   return NULL;
 }
@@ -93,9 +102,8 @@ typedef struct async_bench {
   Meshplane__Test__EchoRequest req;
   mp_rpc_call_opts opts;
   atomic_llong ops, errors;
-  int64_t *lat_us; /* only the client thread records, until live is 0 */
-  size_t nlat, caplat;
-  int live; /* chains still running, under mu */
+  lat_list lat; /* only the client thread records, until live is 0 */
+  int live;     /* chains still running, under mu */
   pthread_mutex_t mu;
   pthread_cond_t cv;
 } async_bench;
@@ -125,12 +133,8 @@ static void async_done(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
   } else {
     b->errors++;
   }
-  if (b->nlat == b->caplat) {
-    b->caplat = b->caplat ? b->caplat * 2 : 4096;
-    b->lat_us = mp_realloc(b->lat_us, b->caplat * sizeof *b->lat_us);
-  }
   int64_t now = mp_mono_ns();
-  b->lat_us[b->nlat++] = (now - s->t0) / 1000;
+  lat_add(&b->lat, (now - s->t0) / 1000);
   if (now < b->end_ns)
     async_start(s);
   else
@@ -165,8 +169,8 @@ static void run_async(mp_rpc_channel *ch, int callers, int64_t dur_ns) {
   while (b.live > 0) pthread_cond_wait(&b.cv, &b.mu);
   pthread_mutex_unlock(&b.mu);
   double secs = (double)(mp_mono_ns() - t0) / 1e9;
-  report_unary("unary async", callers, (double)b.ops / secs, b.lat_us, b.nlat, b.errors);
-  mp_free(b.lat_us);
+  report_unary("unary async", callers, (double)b.ops / secs, b.lat.us, b.lat.n, b.errors);
+  mp_free(b.lat.us);
   mp_free(slots);
   pthread_mutex_destroy(&b.mu);
   pthread_cond_destroy(&b.cv);
@@ -186,7 +190,7 @@ static void run(mp_rpc_channel *ch, int callers, bool stream, int64_t dur_ns) {
     pthread_join(t[i], NULL);
     ops += w[i].ops;
     errors += w[i].errors;
-    nlat += w[i].nlat;
+    nlat += w[i].lat.n;
   }
   double secs = (double)(mp_mono_ns() - t0) / 1e9;
   if (stream) {
@@ -196,13 +200,13 @@ static void run(mp_rpc_channel *ch, int callers, bool stream, int64_t dur_ns) {
     int64_t *all = mp_malloc((nlat ? nlat : 1) * sizeof *all);
     size_t k = 0;
     for (int i = 0; i < callers; i++) {
-      memcpy(all + k, w[i].lat_us, w[i].nlat * sizeof *all);
-      k += w[i].nlat;
+      memcpy(all + k, w[i].lat.us, w[i].lat.n * sizeof *all);
+      k += w[i].lat.n;
     }
     report_unary("unary  ", callers, (double)ops / secs, all, nlat, errors);
     mp_free(all);
   }
-  for (int i = 0; i < callers; i++) mp_free(w[i].lat_us);
+  for (int i = 0; i < callers; i++) mp_free(w[i].lat.us);
   mp_free(w);
   mp_free(t);
 }

@@ -23,6 +23,18 @@ mp_loadgen_run *lg_run_spec(const mp_loadgen_spec *s) {
   return run;
 }
 
+const char *lg_latency_off(const mp_hdr *h, int64_t delay_us, int64_t slack_us) {
+  int64_t p50 = mp_hdr_value_at_percentile(h, 50), min = mp_hdr_min(h), bucket = delay_us;
+  while (mp_hdr_values_equivalent(h, delay_us, bucket + 1)) bucket++;
+  int64_t hi = bucket + 1 + slack_us;
+  if (p50 >= delay_us && p50 <= hi && min >= delay_us - 10) return NULL;
+  static char why[200];
+  snprintf(why, sizeof why, "p50 %lld us, min %lld us; want p50 %lld..%lld, min >= %lld",
+           (long long)p50, (long long)min, (long long)delay_us, (long long)hi,
+           (long long)(delay_us - 10));
+  return why;
+}
+
 const char *lg_surl(const char *scheme, const char *host, int port, const char *path) {
   static char slots[8][160];
   static int next;

@@ -18,6 +18,11 @@
  * The run is the caller's (mp_loadgen_free). */
 mp_loadgen_run *lg_run_spec(const mp_loadgen_spec *s);
 
+/* NULL when the latency histogram h (us) says every response took delay_us: its median
+ * from delay_us to one histogram bucket + slack_us above it, its minimum at least
+ * delay_us - 10. Otherwise what it says instead (a static buffer). */
+const char *lg_latency_off(const mp_hdr *h, int64_t delay_us, int64_t slack_us);
+
 /* "<scheme>://<host>:<port><path>" in a static buffer of 8 rotating slots. */
 const char *lg_surl(const char *scheme, const char *host, int port, const char *path);
 

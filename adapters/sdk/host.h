@@ -83,6 +83,8 @@ mp_status mp__hsup_signal(mp__hsup *s, const char *key, int sig);
 void mp__hsup_stop(mp__hsup *s, const char *key, int64_t grace_ms);
 bool mp__hsup_has(mp__hsup *s, const char *key);
 pid_t mp__hsup_pid(mp__hsup *s, const char *key);
+/* Whether a process of group pgid lives (zombies do not count). */
+bool mp__hgroup_alive(pid_t pgid);
 /* Kills (SIGKILL, whole group) processes recorded in pid files of pid_dir that still run
  * with the recorded start time, and removes the files. Returns how many were killed. */
 int mp__hsup_reap_stale(const char *pid_dir);

@@ -177,10 +177,38 @@ static void describe(int status, char *out, size_t n) {
     snprintf(out, n, "ended (status %d)", status);
 }
 
+bool mp__hgroup_alive(pid_t pgid) {
+  DIR *d = opendir("/proc");
+  bool alive = false;
+  for (struct dirent *e; d && !alive && (e = readdir(d));) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    char path[300], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "re");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'), state = 0; /* the command name may hold spaces */
+    long ppid = 0, pgrp = 0;
+    if (p && sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3)
+      alive = pgrp == pgid && state != 'Z' && state != 'X';
+  }
+  if (d) closedir(d);
+  return alive;
+}
+
 /* Called with s->mu held when p's process was reaped. */
 static void exited(mp__hsup *s, proc *p, int status) {
   pid_t pid = p->pid;
-  kill(-pid, SIGKILL); /* workers the master left behind */
+  /* Workers the master left behind hold its ports: they are killed, and gone (dead, if
+   * not yet reaped by whoever inherited them) before the proxy counts as stopped or a new
+   * one starts. A SIGKILLed process dies within milliseconds; the bound is for a process
+   * stuck in the kernel. */
+  if (kill(-pid, SIGKILL) == 0)
+    for (int64_t until = mp_mono_ns() + 2 * MP_NS_PER_S;
+         mp__hgroup_alive(pid) && mp_mono_ns() < until;)
+      mp_sleep_ms(2);
   if (p->pidfd >= 0) close(p->pidfd);
   p->pidfd = -1;
   p->pid = 0;

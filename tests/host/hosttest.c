@@ -198,27 +198,6 @@ out:
   return status;
 }
 
-bool group_alive(pid_t pgid) {
-  DIR *d = opendir("/proc");
-  bool alive = false;
-  for (struct dirent *e; d && !alive && (e = readdir(d));) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    char path[300], buf[512];
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f) continue;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'), state = 0;
-    long ppid = 0, pgrp = 0;
-    if (p && sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3)
-      alive = pgrp == pgid && state != 'Z' && state != 'X';
-  }
-  if (d) closedir(d);
-  return alive;
-}
-
 int count_files(const char *path) {
   DIR *d = opendir(path);
   if (!d) return 0;

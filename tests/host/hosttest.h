@@ -51,8 +51,6 @@ void app_reset(int app_port);
  * request failed (the peer refused the client). */
 int tls_status(int port, const char *cert, const char *key, const char *ca, const char *path);
 
-/* Whether any live (not zombie) process belongs to process group pgid. */
-bool group_alive(pid_t pgid);
 /* Files and directories under path (0 when it does not exist). */
 int count_files(const char *path);
 

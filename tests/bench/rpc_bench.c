@@ -4,7 +4,7 @@
  * measured twice: blocking callers (a thread each, mp_rpc_unary) and asynchronous calls in
  * flight (mp_rpc_unary_async, completed on lib/rpc's client thread).
  *
- *   build/tests/bench/rpc_bench [--duration 5s] [--callers 1,16,64]
+ *   build/tests/bench/rpc_bench [--duration 5s] [--callers 1,16,64] [--mode blocking]
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -238,12 +238,16 @@ static pid_t start_server(char *target, size_t n) {
 int main(int argc, char **argv) {
   int64_t dur = 5 * MP_NS_PER_S;
   mp_strlist callers = {0};
+  mp_strlist modes = {0};
   char *external = "";
   const mp_flag flags[] = {
       {"target", 't', MP_FLAG_STRING, &external, NULL,
        "use a running mp_echo_server at HOST:PORT instead of starting one", "ADDR"},
       {"duration", 'd', MP_FLAG_DURATION, &dur, NULL, "length of each measurement", "DUR"},
       {"callers", 'c', MP_FLAG_LIST, &callers, NULL, "concurrent callers (repeatable)", "N"},
+      {"mode", 'm', MP_FLAG_LIST, &modes, NULL,
+       "what to measure: blocking, async, stream (repeatable; default all, for profiling one)",
+       "MODE"},
   };
   static const mp_program prog = {"rpc_bench", "lib/rpc throughput and latency", NULL, NULL};
   int nargs;
@@ -253,6 +257,17 @@ int main(int argc, char **argv) {
     mp_strlist_push(&callers, "1");
     mp_strlist_push(&callers, "16");
     mp_strlist_push(&callers, "64");
+  }
+  bool want[3] = {!modes.len, !modes.len, !modes.len};
+  static const char *const mode_names[] = {"blocking", "async", "stream"};
+  for (size_t i = 0; i < modes.len; i++) {
+    size_t m = 0;
+    while (m < 3 && strcmp(modes.items[i], mode_names[m])) m++;
+    if (m == 3) {
+      fprintf(stderr, "rpc_bench: unknown --mode %s (blocking, async or stream)\n", modes.items[i]);
+      return 2;
+    }
+    want[m] = true;
   }
   char target[64];
   pid_t pid = -1;
@@ -266,15 +281,16 @@ int main(int argc, char **argv) {
   mp_rpc_channel_new(target, NULL, &ch);
   mp_rpc_channel_wait_ready(ch, 5000);
   printf("rpc_bench: server %s, %.1f s per measurement, one channel\n", target, (double)dur / 1e9);
-  for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), false, dur);
-  for (size_t i = 0; i < callers.len; i++) run_async(ch, atoi(callers.items[i]), dur);
-  for (size_t i = 0; i < callers.len; i++) run(ch, atoi(callers.items[i]), true, dur);
+  for (size_t i = 0; want[0] && i < callers.len; i++) run(ch, atoi(callers.items[i]), false, dur);
+  for (size_t i = 0; want[1] && i < callers.len; i++) run_async(ch, atoi(callers.items[i]), dur);
+  for (size_t i = 0; want[2] && i < callers.len; i++) run(ch, atoi(callers.items[i]), true, dur);
   mp_rpc_channel_free(ch);
   if (pid > 0) {
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
   }
   mp_strlist_free(&callers);
+  mp_strlist_free(&modes);
   mp_flags_free(flags, MP_ARRAY_LEN(flags));
   return 0;
 }

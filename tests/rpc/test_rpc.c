@@ -276,27 +276,6 @@ static void *load_thread(void *p) {
   return NULL;
 }
 
-static void test_concurrent_calls(void **state) {
-  mp_rpc_server *s = start_server(NULL);
-  mp_rpc_channel *ch = connect_to(s, NULL);
-  enum { THREADS = 16 };
-  pthread_t t[THREADS];
-  load_arg args[THREADS];
-  int calls = scale(500);
-  for (int i = 0; i < THREADS; i++) {
-    args[i] = (load_arg){ch, i, calls, 0};
-    pthread_create(&t[i], NULL, load_thread, &args[i]);
-  }
-  int ok = 0;
-  for (int i = 0; i < THREADS; i++) {
-    pthread_join(t[i], NULL);
-    ok += args[i].ok;
-  }
-  assert_int_equal(ok, THREADS * calls);
-  mp_rpc_channel_free(ch);
-  mp_rpc_server_free(s);
-}
-
 /* Asynchronous unary calls: 16 chains, each starting its next call from the completion of
  * the previous one on lib/rpc's client thread; every reply matches its request. */
 typedef struct async_chain {
@@ -332,6 +311,26 @@ static void chain_done(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
     protobuf_c_message_free_unpacked(resp, NULL);
   }
   if (code == MP_RPC_OK && --c->left > 0 && chain_next(c)) return;
+  pthread_mutex_lock(c->mu);
+  (*c->live)--;
+  pthread_cond_broadcast(c->cv);
+  pthread_mutex_unlock(c->mu);
+}
+
+/* A blocking call made inside done, on the client thread itself: it waits on a queue of
+ * its own instead of for the client thread. */
+static void nested_done(void *arg, mp_rpc_code code, ProtobufCMessage *resp,
+                        const mp_rpc_status *st) {
+  async_chain *c = arg;
+  (void)st;
+  if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+  Meshplane__Test__EchoRequest req = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  req.text = "nested";
+  Meshplane__Test__EchoReply *r = NULL;
+  mp_rpc_status st2;
+  c->last_code = code == MP_RPC_OK ? call(c->ch, "Say", &req, ok_deadline(), &r, &st2) : code;
+  if (r && !strcmp(r->text, "nested")) c->ok++;
+  if (r) protobuf_c_message_free_unpacked(&r->base, NULL);
   pthread_mutex_lock(c->mu);
   (*c->live)--;
   pthread_cond_broadcast(c->cv);
@@ -375,9 +374,57 @@ static void test_async_calls(void **state) {
   assert_int_equal(f[0].last_code, MP_RPC_NOT_FOUND);
   assert_string_equal(f[0].last_message, "no such profile");
   assert_int_equal(f[1].last_code, MP_RPC_DEADLINE_EXCEEDED);
+  async_chain n = {.ch = ch, .mu = &mu, .cv = &cv, .live = &live};
+  live = 1;
+  Meshplane__Test__EchoRequest outer = MESHPLANE__TEST__ECHO_REQUEST__INIT;
+  outer.text = "outer";
+  assert_int_equal(mp_rpc_unary_async(ch, ECHO, "Say", &outer.base, NULL, nested_done, &n, &st),
+                   MP_RPC_OK);
+  pthread_mutex_lock(&mu);
+  while (live > 0) pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
+  assert_int_equal(n.last_code, MP_RPC_OK);
+  assert_int_equal(n.ok, 1);
   /* A call that cannot start says so at once, and done is never called. */
   assert_int_equal(mp_rpc_unary_async(ch, ECHO, "Shout", &req.base, &o, chain_done, NULL, &st),
                    MP_RPC_UNIMPLEMENTED);
+  mp_rpc_channel_free(ch);
+  mp_rpc_server_free(s);
+  (void)state;
+}
+
+/* 16 blocking callers and 8 chains of asynchronous calls on one channel at once: the
+ * client thread completes both kinds and starts queued blocking calls while it is busy
+ * with the others; every reply matches its request. */
+static void test_concurrent_calls(void **state) {
+  mp_rpc_server *s = start_server(NULL);
+  mp_rpc_channel *ch = connect_to(s, NULL);
+  enum { THREADS = 16, CHAINS = 8 };
+  pthread_t t[THREADS];
+  load_arg args[THREADS];
+  int calls = scale(500);
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+  async_chain c[CHAINS];
+  int live = CHAINS;
+  for (int i = 0; i < CHAINS; i++) {
+    c[i] = (async_chain){.ch = ch, .id = i, .left = calls, .mu = &mu, .cv = &cv, .live = &live};
+    assert_true(chain_next(&c[i]));
+  }
+  for (int i = 0; i < THREADS; i++) {
+    args[i] = (load_arg){ch, i, calls, 0};
+    pthread_create(&t[i], NULL, load_thread, &args[i]);
+  }
+  int ok = 0;
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(t[i], NULL);
+    ok += args[i].ok;
+  }
+  assert_int_equal(ok, THREADS * calls);
+  pthread_mutex_lock(&mu);
+  while (live > 0) pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
+  for (int i = 0; i < CHAINS; i++) assert_int_equal(c[i].ok, calls);
   mp_rpc_channel_free(ch);
   mp_rpc_server_free(s);
   (void)state;

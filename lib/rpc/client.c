@@ -215,6 +215,7 @@ static void *watcher(void *arg) {
     pthread_cond_broadcast(&W.cv);
     pthread_mutex_unlock(&W.mu);
   }
+  watcher_idle(); /* a watcher started later (after mp_rpc_init again) begins idle too */
   return NULL;
 }
 

@@ -205,10 +205,14 @@ static void exited(mp__hsup *s, proc *p, int status) {
    * not yet reaped by whoever inherited them) before the proxy counts as stopped or a new
    * one starts. A SIGKILLed process dies within milliseconds; the bound is for a process
    * stuck in the kernel. */
-  if (kill(-pid, SIGKILL) == 0)
-    for (int64_t until = mp_mono_ns() + 2 * MP_NS_PER_S;
-         mp__hgroup_alive(pid) && mp_mono_ns() < until;)
-      mp_sleep_ms(2);
+  if (kill(-pid, SIGKILL) == 0) {
+    int64_t until = mp_mono_ns() + 2 * MP_NS_PER_S;
+    bool alive;
+    while ((alive = mp__hgroup_alive(pid)) && mp_mono_ns() < until) mp_sleep_ms(2);
+    if (alive)
+      mp_warn("a killed process of the group still runs; its ports may stay taken",
+              "key=%s pgid=%ld", p->key, (long)pid);
+  }
   if (p->pidfd >= 0) close(p->pidfd);
   p->pidfd = -1;
   p->pid = 0;

@@ -58,21 +58,29 @@ static void wake(mp__hsup *s) {
   (void)r;
 }
 
-/* The start time of pid (clock ticks since boot, /proc/<pid>/stat field 22), or 0. */
-static unsigned long long start_time(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+/* The fields of /proc/<pid>/stat after the command name (field 3 on), read into buf; NULL
+ * when pid is gone. */
+static char *stat_fields(long pid, char *buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
   FILE *f = fopen(path, "re");
-  if (!f) return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  if (!f) return NULL;
+  size_t n = fread(buf, 1, size - 1, f);
   fclose(f);
   buf[n] = '\0';
   char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  return p ? p + 1 : NULL;
+}
+
+/* The start time of pid (clock ticks since boot, /proc/<pid>/stat field 22), or 0. */
+static unsigned long long start_time(pid_t pid) {
+  char buf[1024];
+  char *p = stat_fields(pid, buf, sizeof buf);
   if (!p) return 0;
   unsigned long long v = 0;
   int field = 2;
   char *save = NULL;
-  for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+  for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
     if (++field == 22) {
       v = strtoull(tok, NULL, 10);
       break;
@@ -83,15 +91,9 @@ static unsigned long long start_time(pid_t pid) {
 
 /* Reads state (field 3) and ppid (field 4) of pid; false when it is gone. */
 static bool stat_of(pid_t pid, char *state, long *ppid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  FILE *f = fopen(path, "re");
-  if (!f) return false;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  return p && sscanf(p + 1, " %c %ld", state, ppid) == 2;
+  char buf[512];
+  char *p = stat_fields(pid, buf, sizeof buf);
+  return p && sscanf(p, " %c %ld", state, ppid) == 2;
 }
 
 bool mp__hpid_alive(pid_t pid) {
@@ -182,16 +184,10 @@ bool mp__hgroup_alive(pid_t pgid) {
   bool alive = false;
   for (struct dirent *e; d && !alive && (e = readdir(d));) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    char path[300], buf[512];
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    FILE *f = fopen(path, "re");
-    if (!f) continue;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'), state = 0; /* the command name may hold spaces */
+    char buf[512], state = 0;
+    char *p = stat_fields(strtol(e->d_name, NULL, 10), buf, sizeof buf);
     long ppid = 0, pgrp = 0;
-    if (p && sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3)
+    if (p && sscanf(p, " %c %ld %ld", &state, &ppid, &pgrp) == 3)
       alive = pgrp == pgid && state != 'Z' && state != 'X';
   }
   if (d) closedir(d);
